@@ -1,0 +1,1 @@
+"""Pulumi components that provision the pipeline on AWS."""

@@ -1,0 +1,1 @@
+"""Local I/O adapters: folders for buckets, DuckDB for Athena, a file outbox for SNS."""
