@@ -1,4 +1,4 @@
-"""The single, ordered definition of the pipeline's stages, shared by the local runner and the state machine."""
+"""The single, ordered definition of the stages; the local runner and the state machine both follow it."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ EXPIRING_ACCREDITATIONS = Stage(
     StageKind.ATHENA_QUERY,
     sql_file="stage2_expiring_accreditations.sql",
     result_file="expiring_accreditations.csv",
-    parameters=("as_of", "as_of", "expiring_window_months", "snapshot_date"),
+    parameters=("as_of", "expiring_window_months", "snapshot_date"),
 )
 LAPSED_ACCREDITATIONS = Stage(
     "lapsed_accreditations",
@@ -51,7 +51,7 @@ LAPSED_ACCREDITATIONS = Stage(
     StageKind.ATHENA_QUERY,
     sql_file="lapsed_accreditations.sql",
     result_file="lapsed_accreditations.csv",
-    parameters=("as_of", "as_of", "snapshot_date"),
+    parameters=("as_of", "snapshot_date"),
 )
 NOTIFY_ALERTS = Stage(
     "notify_alerts",

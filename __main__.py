@@ -1,0 +1,177 @@
+"""The Pulumi program: reads the stack settings once and composes the pipeline's components."""
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.catalog import Catalog, CatalogArgs
+from infra.config import load_settings
+from infra.etl import Etl, EtlArgs
+from infra.monitoring import Monitoring, MonitoringArgs
+from infra.notifications import Notifications, NotificationsArgs
+from infra.orchestration import Orchestration, OrchestrationArgs
+from infra.storage import ARTIFACTS, Storage, StorageArgs
+from pipeline import layout
+
+settings = load_settings()
+prefix = settings.resource_prefix
+account_id = aws.get_caller_identity_output().account_id
+partition = aws.get_partition_output().partition
+
+storage = Storage(
+    prefix,
+    StorageArgs(
+        resource_prefix=prefix,
+        account_id=account_id,
+        region=settings.region,
+        partition=partition,
+        retention=settings.retention,
+        force_destroy=settings.force_destroy_data,
+    ),
+)
+
+catalog = Catalog(
+    prefix,
+    CatalogArgs(
+        resource_prefix=prefix,
+        database_name=settings.glue_database_name,
+        workgroup_name=settings.athena_workgroup_name,
+        account_id=account_id,
+        region=settings.region,
+        partition=partition,
+        kms_key_arn=storage.kms_key_arn,
+        curated_bucket_name=storage.bucket_names[layout.CURATED],
+        curated_bucket_arn=storage.bucket_arns[layout.CURATED],
+        athena_results_bucket_name=storage.bucket_names[layout.ATHENA_RESULTS],
+        log_retention_days=settings.retention.log_days,
+        athena_bytes_scanned_cutoff=settings.athena_bytes_scanned_cutoff,
+        manage_catalog_encryption=settings.manage_catalog_encryption,
+        force_destroy=settings.force_destroy_data,
+    ),
+)
+
+etl = Etl(
+    prefix,
+    EtlArgs(
+        resource_prefix=prefix,
+        account_id=account_id,
+        region=settings.region,
+        partition=partition,
+        kms_key_arn=storage.kms_key_arn,
+        raw_location=storage.location(layout.RAW),
+        curated_location=storage.location(layout.CURATED),
+        quarantine_location=storage.location(layout.QUARANTINE),
+        raw_bucket_arn=storage.bucket_arns[layout.RAW],
+        curated_bucket_arn=storage.bucket_arns[layout.CURATED],
+        quarantine_bucket_arn=storage.bucket_arns[layout.QUARANTINE],
+        artifacts_bucket_name=storage.bucket_names[ARTIFACTS],
+        artifacts_bucket_arn=storage.bucket_arns[ARTIFACTS],
+        database_name=catalog.database_name,
+        security_configuration_name=catalog.security_configuration_name,
+        max_rejected_ratio=settings.curation_policy.max_rejected_ratio,
+        glue=settings.glue,
+        log_retention_days=settings.retention.log_days,
+    ),
+)
+
+notifications = Notifications(
+    prefix,
+    NotificationsArgs(
+        resource_prefix=prefix,
+        account_id=account_id,
+        kms_key_arn=storage.kms_key_arn,
+        athena_results_bucket_arn=storage.bucket_arns[layout.ATHENA_RESULTS],
+        subscriptions=settings.subscriptions,
+        state_digest_states=settings.state_digest_states,
+        alert_policy=settings.alert_policy,
+        notifier=settings.notifier,
+        log_retention_days=settings.retention.log_days,
+    ),
+)
+
+# What the rest of the program (orchestration included) needs from the data plane, in one place.
+pipeline_outputs = {
+    "account_id": account_id,
+    "partition": partition,
+    "region": settings.region,
+    "kms_key_arn": storage.kms_key_arn,
+    "bucket_names": storage.bucket_names,
+    "bucket_arns": storage.bucket_arns,
+    "glue_job_name": etl.job_name,
+    "glue_job_arn": etl.job_arn,
+    "crawler_name": catalog.crawler_name,
+    "crawler_arn": catalog.crawler_arn,
+    "database_name": catalog.database_name,
+    "workgroup_name": catalog.workgroup_name,
+    "workgroup_arn": catalog.workgroup_arn,
+    "athena_output_location": catalog.athena_output_location,
+    "notifier_function_name": notifications.notifier_function_name,
+    "notifier_function_arn": notifications.notifier_function_arn,
+    "topic_arns": notifications.topic_arns,
+    "idempotency_table_name": notifications.idempotency_table_name,
+}
+
+stack_outputs: dict[str, pulumi.Input] = {
+    **{f"{zone.replace('-', '_')}_bucket": name for zone, name in storage.bucket_names.items()},
+    "glue_job_name": etl.job_name,
+    "glue_script_location": etl.script_location,
+    "crawler_name": catalog.crawler_name,
+    "glue_database": catalog.database_name,
+    "athena_workgroup": catalog.workgroup_name,
+    **{f"{topic}_topic_arn": arn for topic, arn in notifications.topic_arns.items()},
+    "notifier_function_name": notifications.notifier_function_name,
+    "idempotency_table_name": notifications.idempotency_table_name,
+    "kms_key_arn": storage.kms_key_arn,
+}
+
+# ---- Orchestration: the state machine and its triggers (issue 6) ----------------------------------------
+orchestration = Orchestration(
+    prefix,
+    OrchestrationArgs(
+        resource_prefix=prefix,
+        region=settings.region,
+        account_id=account_id,
+        partition=partition,
+        glue_job_name=etl.job_name,
+        crawler_name=catalog.crawler_name,
+        database_name=catalog.database_name,
+        workgroup_name=catalog.workgroup_name,
+        raw_bucket_name=storage.bucket_names[layout.RAW],
+        curated_bucket_name=storage.bucket_names[layout.CURATED],
+        athena_results_bucket_name=storage.bucket_names[layout.ATHENA_RESULTS],
+        production_bucket_name=storage.bucket_names[layout.PRODUCTION],
+        notifier_function_arn=notifications.notifier_function_arn,
+        status_topic_arn=notifications.status_topic_arn,
+        kms_key_arn=storage.kms_key_arn,
+        schedule_expression=settings.schedule_expression,
+        schedule_timezone=settings.schedule_timezone,
+        arrival_batch_window_seconds=settings.arrival_batch_window_seconds,
+        log_retention_days=settings.retention.log_days,
+        glue_timeout_minutes=settings.glue.timeout_minutes,
+        notifier_timeout_seconds=settings.notifier.timeout_seconds,
+        expiring_window_months=settings.alert_policy.expiring_window_months,
+    ),
+)
+state_machine_arn: pulumi.Output[str] | None = orchestration.state_machine_arn
+stack_outputs["state_machine_arn"] = orchestration.state_machine_arn
+stack_outputs["start_execution_command"] = orchestration.start_command
+
+# ---- Monitoring: alarms on everything above, the failed-execution alarm once orchestration exists --------
+monitoring = Monitoring(
+    prefix,
+    MonitoringArgs(
+        resource_prefix=prefix,
+        region=settings.region,
+        status_topic_arn=notifications.status_topic_arn,
+        glue_job_name=etl.job_name,
+        crawler_name=catalog.crawler_name,
+        notifier_function_name=notifications.notifier_function_name,
+        workgroup_name=catalog.workgroup_name,
+        topic_names=notifications.topic_names,
+        state_machine_arn=state_machine_arn,
+    ),
+)
+stack_outputs["dashboard_name"] = monitoring.dashboard_name
+
+# ---- Stack outputs ------------------------------------------------------------------------------------
+for output_name, value in stack_outputs.items():
+    pulumi.export(output_name, value)

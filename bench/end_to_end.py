@@ -1,0 +1,108 @@
+"""End-to-end runs of `python -m pipeline run` on generated registries: wall time per stage."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class PipelineRun:
+    facilities: int
+    wall_seconds: float  # the whole command, process start to exit
+    stages: dict[str, float]  # stage name -> seconds, from run_summary.json
+    rows: dict[str, int]  # query stage -> result rows
+    counts: dict[str, int]  # curation counts (input lines, curated, quarantined, ...)
+    out: Path
+
+
+@dataclass(frozen=True)
+class Spread:
+    median: float
+    low: float
+    high: float
+    runs: int
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Spread:
+        return cls(statistics.median(values), min(values), max(values), len(values))
+
+    def text(self, unit: str = "s", digits: int = 2) -> str:
+        if self.runs == 1:
+            return f"{self.median:.{digits}f} {unit}"
+        return f"{self.median:.{digits}f} {unit} ({self.low:.{digits}f}-{self.high:.{digits}f})"
+
+
+def run_pipeline(input_path: Path, as_of: str, out: Path, log: Path, facilities: int) -> PipelineRun:
+    """One fresh `python -m pipeline run` (new out folder, new Spark) as a user runs it."""
+    if out.exists():
+        shutil.rmtree(out)
+    command = [sys.executable, "-m", "pipeline", "run", "--input", str(input_path), "--as-of", as_of,
+               "--out", str(out)]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with log.open("w", encoding="utf-8") as handle:
+        completed = subprocess.run(
+            command, cwd=REPO_ROOT, stdout=handle, stderr=subprocess.STDOUT, check=False
+        )
+    wall = time.perf_counter() - started
+    summary_path = out / "run_summary.json"
+    if completed.returncode != 0 or not summary_path.exists():
+        raise RuntimeError(f"`{' '.join(command)}` exited with {completed.returncode}; see {log}")
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    return PipelineRun(
+        facilities=facilities,
+        wall_seconds=wall,
+        stages={stage["name"]: float(stage["seconds"]) for stage in summary["stages"]},
+        rows={name: int(rows) for name, rows in summary.get("rows", {}).items()},
+        counts={
+            name: value for name, value in summary.get("data_quality", {}).items() if isinstance(value, int)
+        },
+        out=out,
+    )
+
+
+def stage_spreads(runs: Sequence[PipelineRun]) -> dict[str, Spread]:
+    """Median and range of each stage over runs, in the order the first run recorded the stages."""
+    names = list(runs[0].stages)
+    spreads = {name: Spread.of([run.stages[name] for run in runs if name in run.stages]) for name in names}
+    spreads["total (command wall time)"] = Spread.of([run.wall_seconds for run in runs])
+    return spreads
+
+
+def snapshot_folder(out: Path, as_of: str) -> Path:
+    """Folder of the facilities snapshot partition of `as_of` that the catalog points at."""
+    try:
+        from glue_jobs.curate_facilities import local_table_partitions
+
+        partitions = local_table_partitions((out / "curated").resolve().as_uri() + "/", "facilities")
+    except (ImportError, OSError, ValueError, KeyError):
+        partitions = {}
+    if as_of in partitions:
+        location = partitions[as_of]
+        return Path(location.removeprefix("file://")) if location.startswith("file://") else Path(location)
+    base = out / "curated" / "facilities" / f"snapshot_date={as_of}"
+    runs = [path for path in base.glob("*") if path.is_dir()]
+    # One folder per job run; the newest one is the committed snapshot.
+    return max(runs, key=lambda path: path.stat().st_mtime) if runs else base
+
+
+def linear_fit(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
+    """Least-squares (intercept, slope) of y over x; intercept floored at 0."""
+    if len(points) < 2:
+        x, y = points[0]
+        return 0.0, y / x if x else 0.0
+    xs, ys = zip(*points, strict=True)
+    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / spread if spread else 0.0
+    return max(0.0, mean_y - slope * mean_x), slope

@@ -1,0 +1,1111 @@
+"""Glue job: curate raw facility NDJSON into incremental, snapshot-partitioned Parquet plus quarantine."""
+
+# How a run works (the same code runs on AWS Glue and in the local runner; only adapters differ):
+#
+# 1. List raw objects with their arrival time (S3 LastModified, or file mtime locally). The base is
+#    the latest snapshot strictly earlier than as_of (none when rebuild=true); only raw files that
+#    arrived after the base's watermark are read, once, as text. A run therefore reads one previous
+#    snapshot plus new files: its cost does not grow with the number of earlier runs.
+# 2. Parse with an explicit schema (PERMISSIVE, corrupt-record column), cache, classify each
+#    line: blank (ignored), quarantined (with a reason), or a record. Records are normalised,
+#    deduplicated (latest arrival wins, then the later line), merged over the base snapshot.
+# 3. Check before writing anything visible: rejected-line ratio against the threshold, and
+#    conservation (non-blank input lines = curated + quarantined + superseded).
+# 4. Write the snapshot and its data-quality issues as zstd Parquet into a folder that belongs to
+#    this run only: <curated>/<table>/snapshot_date=X/run_id=R/. Nothing reads that folder yet.
+# 5. Switch the catalog partition snapshot_date=X to the new folder (Glue UpdatePartition, or the
+#    local catalog JSON written by rename). That single metadata call is the commit point: Athena
+#    sees either the previous complete snapshot X or the new complete one, never a partial write.
+#    When the table is missing or its schema differs, the report says crawler_required instead.
+# 6. Write the snapshot manifest (watermark for the next run) and the curation report, then
+#    delete folders of earlier or failed runs of the same snapshot.
+#
+# Guarantees and limits: a failure before step 5 leaves the catalog on the previous data; a retry
+# (same or new run_id) recomputes from the same base and replaces the snapshot. A failure between
+# 5 and 6 leaves correct data visible and no manifest; the retry rebuilds and switches again. A
+# query already running against a folder deleted in step 6 can fail; a new query cannot. When the
+# crawler is required, the crawler registers what step 6 left (exactly one run folder per snapshot).
+# Line numbers: Spark reads a file in splits whose partitions follow the file's byte order
+# (FilePartition packs the splits in order), and monotonically_increasing_id is contiguous within a
+# partition, so 1-based line numbers come from per-(file, partition) counts collected on the driver:
+# no sort or window over the data.
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import math
+import os
+import re
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import unquote, urlparse
+
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+LOG = logging.getLogger("curate_facilities")
+
+FACILITIES_TABLE = "facilities"
+DATA_QUALITY_TABLE = "data_quality_issues"
+TABLES = (FACILITIES_TABLE, DATA_QUALITY_TABLE)
+PARTITION_COLUMN = "snapshot_date"
+RUN_COLUMN = "run_id"
+CORRUPT_COLUMN = "_corrupt_record"
+# About 64-128 MB of zstd Parquet per file for typical facility records: large enough for Athena
+# to read efficiently, small enough that a big snapshot is still written in parallel.
+ROWS_PER_FILE = 500_000
+INT_MAX = 2_147_483_647
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+REASON_INVALID_JSON = "invalid_json"
+REASON_NOT_OBJECT = "not_a_json_object"
+REASON_SCHEMA_MISMATCH = "schema_mismatch"
+REASON_MISSING_ID = "missing_facility_id"
+
+_STRINGS = T.StringType()
+ACCREDITATION_RAW = T.StructType(
+    [
+        T.StructField("accreditation_body", _STRINGS),
+        T.StructField("accreditation_id", _STRINGS),
+        T.StructField("valid_until", _STRINGS),
+    ]
+)
+LAB = T.StructType(
+    [T.StructField("lab_name", _STRINGS), T.StructField("certifications", T.ArrayType(_STRINGS))]
+)
+# Scalars are read as strings: Spark renders any JSON token as text for a string field, so a wrong
+# type never turns a whole line into a corrupt record; the typed checks happen afterwards.
+RAW_SCHEMA = T.StructType(
+    [
+        T.StructField("facility_id", _STRINGS),
+        T.StructField("facility_name", _STRINGS),
+        T.StructField(
+            "location",
+            T.StructType([T.StructField(name, _STRINGS) for name in ("address", "city", "state", "zip")]),
+        ),
+        T.StructField("employee_count", _STRINGS),
+        T.StructField("services", T.ArrayType(_STRINGS)),
+        T.StructField("labs", T.ArrayType(LAB)),
+        T.StructField("accreditations", T.ArrayType(ACCREDITATION_RAW)),
+        T.StructField(CORRUPT_COLUMN, _STRINGS),
+    ]
+)
+# A second, one-field parse tells the JSON integer 250 from the string "250" (both are "250" above).
+EMPLOYEE_COUNT_SCHEMA = T.StructType([T.StructField("employee_count", T.LongType())])
+KNOWN_FIELDS = tuple(f.name for f in RAW_SCHEMA.fields if f.name != CORRUPT_COLUMN)
+JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN}
+
+ACCREDITATION = T.StructType(
+    [
+        T.StructField("accreditation_body", _STRINGS),
+        T.StructField("accreditation_id", _STRINGS),
+        T.StructField("valid_until", T.DateType()),
+    ]
+)
+FACILITY_SCHEMA = T.StructType(
+    [
+        T.StructField("facility_id", _STRINGS),
+        T.StructField("facility_name", _STRINGS),
+        T.StructField("address", _STRINGS),
+        T.StructField("city", _STRINGS),
+        T.StructField("state", _STRINGS),
+        T.StructField("zip", _STRINGS),
+        T.StructField("employee_count", T.IntegerType()),
+        T.StructField("services", T.ArrayType(_STRINGS)),
+        T.StructField("labs", T.ArrayType(LAB)),
+        T.StructField("accreditations", T.ArrayType(ACCREDITATION)),
+        T.StructField("source_file", _STRINGS),
+        T.StructField("source_line", T.LongType()),
+    ]
+)
+DATA_QUALITY_SCHEMA = T.StructType(
+    [
+        T.StructField("facility_id", _STRINGS),
+        T.StructField("source_file", _STRINGS),
+        T.StructField("source_line", T.LongType()),
+        T.StructField("field", _STRINGS),
+        T.StructField("issue", _STRINGS),
+        T.StructField("raw_value", _STRINGS),
+    ]
+)
+TABLE_SCHEMAS = {FACILITIES_TABLE: FACILITY_SCHEMA, DATA_QUALITY_TABLE: DATA_QUALITY_SCHEMA}
+FACILITY_COLUMNS = tuple(FACILITY_SCHEMA.fieldNames())
+SORT_COLUMNS = ("state", "facility_id")
+
+
+def _is_calendar_date(text: str) -> bool:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return False
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+class CurationError(RuntimeError):
+    """A run refused or failed for a reason an operator can act on; the message says which."""
+
+
+# --------------------------------------------------------------------------------------------
+# Options
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CurationOptions:
+    """Job arguments; every one has a default so a console "Run job" without overrides works."""
+
+    raw_location: str = ""
+    curated_location: str = ""
+    quarantine_location: str = ""
+    as_of: str = "today"
+    run_id: str = "manual"
+    max_rejected_ratio: float = 0.05
+    database: str = ""
+    rebuild: bool = False
+
+    def resolved(self, job_run_id: str | None = None, today: dt.date | None = None) -> CurationOptions:
+        """Replace the symbolic defaults ("today", "manual") and validate; raises CurationError."""
+        for name in ("raw_location", "curated_location", "quarantine_location"):
+            if not getattr(self, name):
+                raise CurationError(f"--{name} is required (the zone root, e.g. s3://bucket/)")
+        as_of = self.as_of.strip().lower()
+        if as_of == "today":
+            as_of = (today or dt.datetime.now(dt.UTC).date()).isoformat()
+        elif not _is_calendar_date(as_of):
+            raise CurationError(f"--as_of must be a calendar date YYYY-MM-DD or 'today', got {self.as_of!r}")
+        run_id = self.run_id.strip()
+        if run_id in ("", "manual"):
+            run_id = job_run_id or f"manual-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        if not re.fullmatch(r"[A-Za-z0-9_.\-]+", run_id):
+            raise CurationError(f"--run_id may only contain letters, digits, '_', '.', '-', got {run_id!r}")
+        if not 0 <= self.max_rejected_ratio <= 1:
+            raise CurationError(f"--max_rejected_ratio must be within 0..1, got {self.max_rejected_ratio}")
+        return dataclasses.replace(self, as_of=as_of, run_id=run_id)
+
+
+_OPTION_FIELDS = {f.name: f for f in dataclasses.fields(CurationOptions)}
+
+
+def options_from_args(resolved_args: dict[str, Any]) -> CurationOptions:
+    """Typed options from a getResolvedOptions dict; unknown keys (JOB_NAME, ...) are ignored."""
+    values: dict[str, Any] = {}
+    for name, field in _OPTION_FIELDS.items():
+        raw = resolved_args.get(name)
+        if raw is None:
+            continue
+        if field.type in ("bool", bool):
+            text = str(raw).strip().lower()
+            if text not in ("true", "false"):
+                raise CurationError(f"--{name} must be true or false, got {raw!r}")
+            values[name] = text == "true"
+        elif field.type in ("float", float):
+            try:
+                values[name] = float(raw)
+            except ValueError:
+                raise CurationError(f"--{name} must be a number, got {raw!r}") from None
+        else:
+            values[name] = str(raw)
+    return CurationOptions(**values)
+
+
+def parse_arguments(argv: Sequence[str]) -> tuple[CurationOptions, dict[str, Any]]:
+    """Options plus getResolvedOptions' dict (JOB_NAME, JOB_RUN_ID); absent options keep defaults."""
+    from awsglue.utils import getResolvedOptions
+
+    # getResolvedOptions makes every listed option required, so only ask for those present.
+    present = [name for name in (*_OPTION_FIELDS, "JOB_NAME") if f"--{name}" in argv]
+    resolved = getResolvedOptions(list(argv), present)
+    return options_from_args(resolved), resolved
+
+
+# --------------------------------------------------------------------------------------------
+# Storage adapters (raw listing with arrival times, small JSON documents, cleanup)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    uri: str
+    arrival: float  # seconds since the epoch: S3 LastModified, or the file's mtime
+    size: int
+
+
+class Storage(Protocol):
+    def list_objects(self, prefix_uri: str) -> list[StoredObject]: ...
+
+    def read_text(self, uri: str) -> str | None: ...
+
+    def write_text(self, uri: str, text: str) -> None: ...
+
+    def delete_prefix(self, prefix_uri: str) -> int: ...
+
+
+def _local_path(uri: str) -> Path:
+    return Path(unquote(urlparse(uri).path)) if uri.startswith("file:") else Path(uri)
+
+
+class LocalStorage:
+    """A folder stands in for a bucket; arrival is the file's modification time."""
+
+    def list_objects(self, prefix_uri: str) -> list[StoredObject]:
+        root = _local_path(prefix_uri)
+        if not root.exists():
+            return []
+        return [
+            StoredObject(str(path.resolve()), path.stat().st_mtime, path.stat().st_size)
+            for path in sorted(root.rglob("*"))
+            if path.is_file()
+        ]
+
+    def read_text(self, uri: str) -> str | None:
+        path = _local_path(uri)
+        return path.read_text(encoding="utf-8") if path.exists() else None
+
+    def write_text(self, uri: str, text: str) -> None:
+        # Write-then-rename, so a reader never sees half a document.
+        path = _local_path(uri)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+
+    def delete_prefix(self, prefix_uri: str) -> int:
+        root = _local_path(prefix_uri)
+        if not root.exists():
+            return 0
+        files = [p for p in root.rglob("*") if p.is_file()]
+        for path in files:
+            path.unlink()
+        for folder in sorted((p for p in root.rglob("*") if p.is_dir()), reverse=True):
+            folder.rmdir()
+        root.rmdir()
+        return len(files)
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    parsed = urlparse(uri)
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+class S3Storage:
+    """S3 through boto3 (client created lazily so tests can intercept it); arrival is LastModified."""
+
+    def __init__(self, client: Any = None) -> None:
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("s3")
+        return self._client
+
+    def list_objects(self, prefix_uri: str) -> list[StoredObject]:
+        bucket, prefix = _split_s3(prefix_uri)
+        found = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                found.append(
+                    StoredObject(
+                        f"s3://{bucket}/{item['Key']}", item["LastModified"].timestamp(), item["Size"]
+                    )
+                )
+        return found
+
+    def read_text(self, uri: str) -> str | None:
+        bucket, key = _split_s3(uri)
+        try:
+            body = self.client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except self.client.exceptions.NoSuchKey:
+            return None
+        return body.decode("utf-8")
+
+    def write_text(self, uri: str, text: str) -> None:
+        bucket, key = _split_s3(uri)
+        self.client.put_object(
+            Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType="application/json"
+        )
+
+    def delete_prefix(self, prefix_uri: str) -> int:
+        bucket = _split_s3(prefix_uri)[0]
+        keys = [_split_s3(o.uri)[1] for o in self.list_objects(prefix_uri)]
+        for start in range(0, len(keys), 1000):
+            chunk = keys[start : start + 1000]
+            self.client.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk]})
+        return len(keys)
+
+
+def storage_for(uri: str) -> Storage:
+    """The adapter for a location's URI scheme: s3:// or a local path / file: URI."""
+    scheme = urlparse(uri).scheme
+    if scheme in ("s3", "s3a"):
+        return S3Storage()
+    if scheme in ("", "file") or re.fullmatch(r"[A-Za-z]", scheme):
+        return LocalStorage()
+    raise CurationError(f"unsupported location scheme {scheme!r} in {uri!r} (use s3:// or a local path)")
+
+
+def join_uri(root: str, *parts: str) -> str:
+    return "/".join([root.rstrip("/"), *(p.strip("/") for p in parts)])
+
+
+def _is_local(uri: str) -> bool:
+    return urlparse(uri).scheme in ("", "file")
+
+
+def spark_path(uri: str) -> str:
+    """Spark needs absolute local paths; S3 URIs pass through (Glue reads s3:// natively)."""
+    return str(_local_path(uri).resolve()) if _is_local(uri) else uri
+
+
+def file_key(name: str) -> str:
+    """Comparable form of a file name as listed by an adapter or as reported by Spark's _metadata."""
+    parsed = urlparse(name)
+    if parsed.scheme in ("", "file"):
+        return unquote(parsed.path) if parsed.scheme else str(Path(name).resolve())
+    return f"{parsed.scheme}://{parsed.netloc}/{unquote(parsed.path.lstrip('/'))}".replace("s3a://", "s3://")
+
+
+def _is_raw_data_file(obj: StoredObject, root: str) -> bool:
+    relative = obj.uri[len(root.rstrip("/")) :] if obj.uri.startswith(root.rstrip("/")) else obj.uri
+    # Hidden and underscore names (_SUCCESS, .tmp-*) are tool bookkeeping, not arrivals.
+    return not any(part.startswith((".", "_")) for part in relative.split("/") if part)
+
+
+# --------------------------------------------------------------------------------------------
+# Snapshot manifests and reports (bookkeeping under `_` keys, outside the table roots)
+# --------------------------------------------------------------------------------------------
+
+
+def manifest_uri(curated_location: str, snapshot_date: str) -> str:
+    return join_uri(curated_location, "_snapshots", f"{PARTITION_COLUMN}={snapshot_date}", "manifest.json")
+
+
+def report_uri(curated_location: str, snapshot_date: str) -> str:
+    """Where the curation report of as-of X lives; the state machine computes it from X alone."""
+    return join_uri(
+        curated_location, "_reports", f"{PARTITION_COLUMN}={snapshot_date}", "curation_report.json"
+    )
+
+
+def run_location(root: str, table: str | None, snapshot_date: str, run_id: str) -> str:
+    parts = [table] if table else []
+    return join_uri(root, *parts, f"{PARTITION_COLUMN}={snapshot_date}", f"{RUN_COLUMN}={run_id}") + "/"
+
+
+def snapshot_dates(storage: Storage, curated_location: str) -> list[str]:
+    """Snapshot dates with a committed manifest, ascending."""
+    pattern = re.compile(rf"/_snapshots/{PARTITION_COLUMN}=(\d{{4}}-\d{{2}}-\d{{2}})/manifest\.json$")
+    listing = storage.list_objects(join_uri(curated_location, "_snapshots"))
+    return sorted({m.group(1) for o in listing if (m := pattern.search(o.uri))})
+
+
+def read_manifest(storage: Storage, curated_location: str, snapshot_date: str) -> dict[str, Any]:
+    text = storage.read_text(manifest_uri(curated_location, snapshot_date))
+    if text is None:
+        raise CurationError(f"manifest of snapshot {snapshot_date} is missing under {curated_location}")
+    return json.loads(text)
+
+
+def new_raw_files(
+    listing: Iterable[StoredObject], base_manifest: dict[str, Any] | None
+) -> list[StoredObject]:
+    """Raw files that arrived after the base snapshot's watermark, in arrival order (then name).
+
+    Files arriving in the same clock tick as the watermark are compared by name against the
+    ones the base already consumed, so equal timestamps never lose or repeat a file.
+    """
+    ordered = sorted(listing, key=lambda o: (o.arrival, o.uri))
+    if base_manifest is None or base_manifest.get("watermark") is None:
+        return ordered
+    watermark = base_manifest["watermark"]
+    seen = set(base_manifest.get("files_at_watermark", []))
+    return [o for o in ordered if o.arrival > watermark or (o.arrival == watermark and o.uri not in seen)]
+
+
+def next_watermark(base_manifest: dict[str, Any] | None, consumed: Sequence[StoredObject]) -> dict[str, Any]:
+    watermark = base_manifest.get("watermark") if base_manifest else None
+    at_watermark = list(base_manifest.get("files_at_watermark", [])) if base_manifest else []
+    for obj in consumed:
+        if watermark is None or obj.arrival > watermark:
+            watermark, at_watermark = obj.arrival, [obj.uri]
+        elif obj.arrival == watermark:
+            at_watermark.append(obj.uri)
+    return {"watermark": watermark, "files_at_watermark": sorted(set(at_watermark))}
+
+
+# --------------------------------------------------------------------------------------------
+# Catalog adapters
+# --------------------------------------------------------------------------------------------
+
+
+def hive_columns(schema: T.StructType) -> list[dict[str, str]]:
+    return [{"name": f.name, "type": f.dataType.simpleString()} for f in schema.fields]
+
+
+def _normalized_type(text: str) -> str:
+    return re.sub(r"\s+", "", text).lower()
+
+
+def _same_columns(left: Sequence[dict[str, str]], right: Sequence[dict[str, str]]) -> bool:
+    def key(columns: Sequence[dict[str, str]]) -> list[tuple[str, str]]:
+        return [(c["name"].lower(), _normalized_type(c["type"])) for c in columns]
+
+    return key(left) == key(right)
+
+
+@dataclass(frozen=True)
+class Registration:
+    """Outcome of registering one table's snapshot partition."""
+
+    table: str
+    registered: bool
+    table_exists: bool
+    schema_changed: bool
+
+
+class Catalog(Protocol):
+    def register_snapshot(
+        self, table: str, columns: list[dict[str, str]], snapshot_date: str, run_id: str, location: str
+    ) -> Registration: ...
+
+
+class GlueCatalog:
+    """The Glue Data Catalog: registers the snapshot partition itself when the table is up to date."""
+
+    def __init__(self, database: str, client: Any = None) -> None:
+        self.database = database
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("glue")
+        return self._client
+
+    def register_snapshot(
+        self, table: str, columns: list[dict[str, str]], snapshot_date: str, run_id: str, location: str
+    ) -> Registration:
+        try:
+            described = self.client.get_table(DatabaseName=self.database, Name=table)["Table"]
+        except self.client.exceptions.EntityNotFoundException:
+            return Registration(table, registered=False, table_exists=False, schema_changed=False)
+        descriptor = described["StorageDescriptor"]
+        keys = [k["Name"] for k in described.get("PartitionKeys", [])]
+        table_columns = [{"name": c["Name"], "type": c["Type"]} for c in descriptor.get("Columns", [])]
+        # A crawler that saw run folders adds run_id as a second partition key; both layouts work.
+        key_values = {PARTITION_COLUMN: snapshot_date, RUN_COLUMN: run_id}
+        known_keys = PARTITION_COLUMN in keys and not set(keys) - set(key_values)
+        if not known_keys or not _same_columns(table_columns, columns):
+            return Registration(table, registered=False, table_exists=True, schema_changed=True)
+        values = [key_values[k] for k in keys]
+        partition_input = {
+            "Values": values,
+            "StorageDescriptor": {**_partition_descriptor(descriptor), "Location": location},
+        }
+        existing = self._snapshot_partitions(table, keys, snapshot_date)
+        if values in existing:
+            self.client.update_partition(
+                DatabaseName=self.database,
+                TableName=table,
+                PartitionValueList=values,
+                PartitionInput=partition_input,
+            )
+        else:
+            self.client.create_partition(
+                DatabaseName=self.database, TableName=table, PartitionInput=partition_input
+            )
+        stale = [v for v in existing if v != values]
+        if stale:
+            self.client.batch_delete_partition(
+                DatabaseName=self.database,
+                TableName=table,
+                PartitionsToDelete=[{"Values": v} for v in stale],
+            )
+        return Registration(table, registered=True, table_exists=True, schema_changed=False)
+
+    def _snapshot_partitions(self, table: str, keys: list[str], snapshot_date: str) -> list[list[str]]:
+        found = []
+        paginator = self.client.get_paginator("get_partitions")
+        expression = f"{PARTITION_COLUMN} = '{snapshot_date}'"
+        for page in paginator.paginate(DatabaseName=self.database, TableName=table, Expression=expression):
+            found.extend(p["Values"] for p in page["Partitions"])
+        return found
+
+
+def _partition_descriptor(table_descriptor: dict[str, Any]) -> dict[str, Any]:
+    allowed = (
+        "Columns",
+        "InputFormat",
+        "OutputFormat",
+        "Compressed",
+        "SerdeInfo",
+        "Parameters",
+        "StoredAsSubDirectories",
+    )
+    return {k: table_descriptor[k] for k in allowed if k in table_descriptor}
+
+
+class LocalCatalog:
+    """A file catalog for the local runner: <curated>/_catalog/<table>.json.
+
+    Document: {"table", "columns": [{"name", "type"}], "partition_keys": ["snapshot_date"],
+    "partitions": {"YYYY-MM-DD": "<folder of that snapshot's Parquet files>"}}. Data files hold no
+    partition column (Hive layout); readers add snapshot_date from the partition key.
+    """
+
+    def __init__(self, curated_location: str) -> None:
+        self.curated_location = curated_location
+        self.storage = LocalStorage()
+
+    def document_uri(self, table: str) -> str:
+        return join_uri(self.curated_location, "_catalog", f"{table}.json")
+
+    def read_table(self, table: str) -> dict[str, Any] | None:
+        text = self.storage.read_text(self.document_uri(table))
+        return json.loads(text) if text else None
+
+    def write_table(self, table: str, columns: list[dict[str, str]], partitions: dict[str, str]) -> None:
+        document = {
+            "table": table,
+            "columns": columns,
+            "partition_keys": [PARTITION_COLUMN],
+            "partitions": dict(sorted(partitions.items())),
+        }
+        self.storage.write_text(self.document_uri(table), json.dumps(document, indent=2) + "\n")
+
+    def table_partitions(self, table: str) -> dict[str, str]:
+        document = self.read_table(table)
+        return dict(document["partitions"]) if document else {}
+
+    def register_snapshot(
+        self, table: str, columns: list[dict[str, str]], snapshot_date: str, run_id: str, location: str
+    ) -> Registration:
+        document = self.read_table(table)
+        if document is None:
+            return Registration(table, registered=False, table_exists=False, schema_changed=False)
+        if not _same_columns(document["columns"], columns):
+            return Registration(table, registered=False, table_exists=True, schema_changed=True)
+        partitions = {**document["partitions"], snapshot_date: str(_local_path(location))}
+        self.write_table(table, document["columns"], partitions)
+        return Registration(table, registered=True, table_exists=True, schema_changed=False)
+
+
+def local_table_partitions(curated_location: str, table: str) -> dict[str, str]:
+    """{snapshot_date: folder of Parquet files} of a table in the local catalog ({} when not registered)."""
+    return LocalCatalog(curated_location).table_partitions(table)
+
+
+def run_local_crawler(curated_location: str) -> list[str]:
+    """The crawler's local stand-in: (re)register both tables from the committed snapshots.
+
+    Columns come from the newest manifest, partitions from every manifest, as a crawler would
+    derive them from the data it finds. Returns the tables registered.
+    """
+    storage = LocalStorage()
+    catalog = LocalCatalog(curated_location)
+    manifests = [
+        read_manifest(storage, curated_location, d) for d in snapshot_dates(storage, curated_location)
+    ]
+    registered = []
+    for table in TABLES:
+        entries = [m for m in manifests if table in m.get("tables", {})]
+        if not entries:
+            continue
+        partitions = {m["snapshot_date"]: str(_local_path(m["tables"][table]["location"])) for m in entries}
+        catalog.write_table(table, entries[-1]["tables"][table]["columns"], partitions)
+        registered.append(table)
+    return registered
+
+
+def catalog_for(options: CurationOptions) -> Catalog:
+    if options.database:
+        return GlueCatalog(options.database)
+    if _is_local(options.curated_location):
+        return LocalCatalog(options.curated_location)
+    raise CurationError("--database is required when the curated zone is on S3")
+
+
+# --------------------------------------------------------------------------------------------
+# Pure transforms
+# --------------------------------------------------------------------------------------------
+
+
+def strip_bom(value: Column) -> Column:
+    return F.regexp_replace(value, "^\ufeff", "")
+
+
+def parse_lines(lines: DataFrame) -> DataFrame:
+    """Parse a `value` column of raw text lines; adds `record`, `employee_count_long`, `line_kind`, `reason`.
+
+    line_kind is "blank", "quarantined" (reason set) or "record".
+    """
+    value = F.col("value")
+    record = F.from_json(value, RAW_SCHEMA, JSON_OPTIONS)
+    parsed = lines.withColumn("record", record).withColumn(
+        "employee_count_long", F.from_json(value, EMPLOYEE_COUNT_SCHEMA).getField("employee_count")
+    )
+    corrupt = F.col(f"record.{CORRUPT_COLUMN}").isNotNull()
+    looks_like_object = value.rlike(r"^\s*\{.*\}\s*$")
+    facility_id = F.trim(F.col("record.facility_id"))
+    # get_json_object only runs for corrupt lines: it tells valid JSON of the wrong shape from broken text.
+    valid_json = F.get_json_object(value, "$").isNotNull()
+    reason = (
+        F.when(value.rlike(r"^\s*$"), F.lit(None))
+        .when(~value.rlike(r"^\s*\{") & valid_json, F.lit(REASON_NOT_OBJECT))
+        .when(~looks_like_object, F.lit(REASON_INVALID_JSON))
+        .when(corrupt & valid_json, F.lit(REASON_SCHEMA_MISMATCH))
+        .when(corrupt, F.lit(REASON_INVALID_JSON))
+        .when(facility_id.isNull() | (facility_id == ""), F.lit(REASON_MISSING_ID))
+    )
+    kind = (
+        F.when(value.rlike(r"^\s*$"), F.lit("blank"))
+        .when(F.col("reason").isNotNull(), F.lit("quarantined"))
+        .otherwise(F.lit("record"))
+    )
+    return parsed.withColumn("reason", reason).withColumn("line_kind", kind)
+
+
+def quarantine_records(parsed: DataFrame, run_id: str, snapshot_date: str) -> DataFrame:
+    """One row per rejected line, in the quarantine JSON-lines shape."""
+    return parsed.where(F.col("line_kind") == "quarantined").select(
+        "reason",
+        "source_file",
+        F.col("source_line").alias("line_number"),
+        F.col("value").alias("raw_line"),
+        F.lit(run_id).alias("run_id"),
+        F.lit(snapshot_date).alias("snapshot_date"),
+    )
+
+
+def curate_records(parsed: DataFrame) -> DataFrame:
+    """Normalise accepted records to the curated columns (plus `file_order` for deduplication)."""
+    record = F.col("record")
+    state = F.upper(F.trim(record["location"]["state"]))
+    count = F.col("employee_count_long")
+    trimmed_services = F.transform(record["services"], lambda s: F.trim(s))
+    services = F.filter(trimmed_services, lambda s: s.isNotNull() & (s != ""))
+    accreditations = F.transform(
+        record["accreditations"],
+        lambda a: F.struct(
+            F.trim(a["accreditation_body"]).alias("accreditation_body"),
+            F.trim(a["accreditation_id"]).alias("accreditation_id"),
+            _calendar_date(a["valid_until"]).alias("valid_until"),
+        ),
+    )
+    return parsed.where(F.col("line_kind") == "record").select(
+        F.trim(record["facility_id"]).alias("facility_id"),
+        F.trim(record["facility_name"]).alias("facility_name"),
+        F.trim(record["location"]["address"]).alias("address"),
+        F.trim(record["location"]["city"]).alias("city"),
+        F.when(state.isNull() | (state == ""), F.lit("UNKNOWN")).otherwise(state).alias("state"),
+        F.trim(record["location"]["zip"]).alias("zip"),
+        F.when(count.between(0, INT_MAX), count.cast("int")).alias("employee_count"),
+        F.coalesce(F.array_distinct(services), F.array().cast(T.ArrayType(_STRINGS))).alias("services"),
+        record["labs"].alias("labs"),
+        accreditations.cast(T.ArrayType(ACCREDITATION)).alias("accreditations"),
+        "source_file",
+        F.col("source_line").cast("long").alias("source_line"),
+        "file_order",
+    )
+
+
+def _calendar_date(text: Column) -> Column:
+    """A real calendar date from strict YYYY-MM-DD text, else NULL.
+
+    Built from make_date of the month's first day plus an in-range day, so no invalid value ever
+    reaches a parser: nothing raises whatever spark.sql.ansi.enabled or the time parser policy
+    say, and the forms cast would accept (2026-2-3, 2026-02-03T10:00, spaces) stay NULL.
+    """
+    year = text.substr(1, 4).cast("int")
+    month = text.substr(6, 2).cast("int")
+    day = text.substr(9, 2).cast("int")
+    first_of_month = F.make_date(year, month, F.lit(1))
+    well_formed = text.rlike(DATE_PATTERN) & (year >= 1) & month.between(1, 12)
+    return F.when(
+        well_formed,
+        F.when(day.between(1, F.dayofmonth(F.last_day(first_of_month))), F.date_add(first_of_month, day - 1)),
+    )
+
+
+def data_quality_issues(parsed: DataFrame) -> DataFrame:
+    """Field-level problems of accepted records: bad employee_count, invalid or missing valid_until."""
+    records = parsed.where(F.col("line_kind") == "record")
+    raw_count = F.col("record.employee_count")
+    count = F.col("employee_count_long")
+    count_issue = (
+        F.when(raw_count.isNull(), F.lit("missing"))
+        .when(count.isNull(), F.lit("not_an_integer"))
+        .when(count < 0, F.lit("negative"))
+        .when(count > INT_MAX, F.lit("out_of_range"))
+    )
+    counts = records.select(
+        F.trim(F.col("record.facility_id")).alias("facility_id"),
+        "source_file",
+        F.col("source_line").cast("long").alias("source_line"),
+        F.lit("employee_count").alias("field"),
+        count_issue.alias("issue"),
+        raw_count.alias("raw_value"),
+        "file_order",
+    ).where(F.col("issue").isNotNull())
+    exploded = records.select(
+        F.trim(F.col("record.facility_id")).alias("facility_id"),
+        "source_file",
+        F.col("source_line").cast("long").alias("source_line"),
+        "file_order",
+        F.posexplode("record.accreditations").alias("position", "accreditation"),
+    )
+    raw_date = F.col("accreditation.valid_until")
+    date_issue = F.when(raw_date.isNull(), F.lit("missing")).when(
+        _calendar_date(raw_date).isNull(), F.lit("not_a_calendar_date")
+    )
+    dates = exploded.select(
+        "facility_id",
+        "source_file",
+        "source_line",
+        F.format_string("accreditations[%d].valid_until", F.col("position")).alias("field"),
+        date_issue.alias("issue"),
+        raw_date.alias("raw_value"),
+        "file_order",
+    ).where(F.col("issue").isNotNull())
+    return counts.unionByName(dates)
+
+
+def latest_records(curated: DataFrame) -> DataFrame:
+    """One row per facility_id: the latest arrival wins (file order, then line). Keeps `file_order`."""
+    latest_first = Window.partitionBy("facility_id").orderBy(
+        F.col("file_order").desc(), F.col("source_line").desc()
+    )
+    ranked = curated.withColumn("_rank", F.row_number().over(latest_first))
+    return ranked.where(F.col("_rank") == 1).drop("_rank")
+
+
+def merge_snapshot(latest: DataFrame, previous: DataFrame | None) -> DataFrame:
+    """The complete snapshot: new records plus the previous facilities they do not replace."""
+    current = latest.select(*FACILITY_COLUMNS)
+    if previous is None:
+        return current
+    carried = previous.select(*FACILITY_COLUMNS).join(
+        current.select("facility_id"), "facility_id", "left_anti"
+    )
+    return current.unionByName(carried)
+
+
+def snapshot_data_quality(
+    issues: DataFrame, latest: DataFrame, previous_issues: DataFrame | None, carried: DataFrame | None
+) -> DataFrame:
+    """Issues of exactly the rows in the snapshot: those of winning new records plus carried-forward ones."""
+    winners = latest.select("facility_id", "source_file", "source_line")
+    keys = ["facility_id", "source_file", "source_line"]
+    current = issues.join(winners, keys, "left_semi").select(*DATA_QUALITY_SCHEMA.fieldNames())
+    if previous_issues is None or carried is None:
+        return current
+    previous_rows = previous_issues.select(*DATA_QUALITY_SCHEMA.fieldNames())
+    kept = previous_rows.join(carried.select(*keys), keys, "left_semi")
+    return current.unionByName(kept)
+
+
+def unknown_field_counts(parsed: DataFrame) -> DataFrame:
+    """Top-level fields of accepted records that the schema does not know: (field, occurrences)."""
+    keys = F.explode(F.json_object_keys(F.col("value"))).alias("field")
+    known = F.array(*(F.lit(name) for name in KNOWN_FIELDS))
+    return (
+        parsed.where(F.col("line_kind") == "record")
+        .select(keys)
+        .where(~F.array_contains(known, F.col("field")))
+        .groupBy("field")
+        .count()
+    )
+
+
+def layout_for_athena(snapshot: DataFrame, row_count: int) -> DataFrame:
+    """Few, similarly sized files, sorted by state and facility_id so Athena can skip row groups."""
+    files = max(1, math.ceil(row_count / ROWS_PER_FILE))
+    if files == 1:
+        return snapshot.coalesce(1).sortWithinPartitions(*SORT_COLUMNS)
+    return snapshot.repartitionByRange(files, *SORT_COLUMNS).sortWithinPartitions(*SORT_COLUMNS)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading raw text with lineage
+# --------------------------------------------------------------------------------------------
+
+
+def read_raw_lines(spark: SparkSession, files: Sequence[StoredObject]) -> DataFrame:
+    """Raw lines of the files (one pass; gz by extension), parsed and cached, with file and 1-based line.
+
+    Columns: source_file, file_order, source_line, value, record, employee_count_long, reason, line_kind.
+    """
+    if not files:
+        empty = spark.createDataFrame(
+            [], "source_file string, file_order int, source_line long, value string"
+        )
+        return parse_lines(empty).cache()
+    scanned = spark.read.text([spark_path(f.uri) for f in files]).select(
+        F.col("_metadata.file_path").alias("spark_file"),
+        F.monotonically_increasing_id().alias("row_id"),
+        strip_bom(F.col("value")).alias("value"),
+    )
+    parsed = parse_lines(scanned).cache()
+    offsets = _line_offsets(spark, parsed, files)
+    # The partition index is the upper bits of monotonically_increasing_id.
+    partition_index = F.shiftright(F.col("row_id"), 33)
+    numbered = (
+        parsed.join(
+            F.broadcast(offsets),
+            (parsed["spark_file"] == offsets["o_file"]) & (partition_index == offsets["o_partition"]),
+        )
+        .withColumn("source_line", F.col("o_first_line") + F.col("row_id") - F.col("o_first_row"))
+        .drop("spark_file", "row_id", "o_file", "o_partition", "o_first_row", "o_first_line")
+        .cache()
+    )
+    numbered.count()
+    parsed.unpersist()
+    return numbered
+
+
+def _line_offsets(spark: SparkSession, parsed: DataFrame, files: Sequence[StoredObject]) -> DataFrame:
+    groups = (
+        parsed.groupBy("spark_file", F.shiftright(F.col("row_id"), 33).alias("partition"))
+        .agg(F.min("row_id").alias("first_row"), F.count(F.lit(1)).alias("rows"))
+        .collect()
+    )
+    by_key = {file_key(f.uri): (f.uri, order) for order, f in enumerate(files)}
+    rows = []
+    next_line: dict[str, int] = {}
+    for group in sorted(groups, key=lambda g: (g["spark_file"], g["first_row"])):
+        match = by_key.get(file_key(group["spark_file"]))
+        if match is None:
+            raise CurationError(
+                f"Spark read {group['spark_file']!r}, which is not among the listed raw files"
+            )
+        uri, order = match
+        first_line = next_line.get(uri, 1)
+        rows.append((group["spark_file"], group["partition"], group["first_row"], first_line, uri, order))
+        next_line[uri] = first_line + group["rows"]
+    columns = ("o_file string", "o_partition long", "o_first_row long", "o_first_line long")
+    return spark.createDataFrame(rows, ", ".join([*columns, "source_file string", "file_order int"]))
+
+
+# --------------------------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------------------------
+
+
+def run(
+    spark: SparkSession,
+    options: CurationOptions,
+    catalog: Catalog | None = None,
+    storage: Storage | None = None,
+    quarantine_storage: Storage | None = None,
+    raw_storage: Storage | None = None,
+) -> dict[str, Any]:
+    """Build the as-of snapshot, write it and its side outputs, register it; returns the curation report.
+
+    `options` must be resolved (see CurationOptions.resolved). Raises CurationError when the run is
+    refused (earlier as_of without rebuild), the rejected ratio exceeds the threshold, or the
+    conservation check fails; nothing new becomes visible in the catalog in those cases.
+    """
+    as_of, run_id, curated = options.as_of, options.run_id, options.curated_location
+    storage = storage or storage_for(curated)
+    raw_storage = raw_storage or storage_for(options.raw_location)
+    quarantine_storage = quarantine_storage or storage_for(options.quarantine_location)
+    catalog = catalog or catalog_for(options)
+
+    existing = snapshot_dates(storage, curated)
+    if existing and as_of < existing[-1] and not options.rebuild:
+        raise CurationError(
+            f"as_of {as_of} is earlier than the latest snapshot {existing[-1]}; refusing to rewrite history. "
+            "Rerun with rebuild=true (--rebuild locally) to rebuild that snapshot from all raw files."
+        )
+    earlier = [d for d in existing if d < as_of]
+    base_date = None if options.rebuild or not earlier else earlier[-1]
+    base = read_manifest(storage, curated, base_date) if base_date else None
+
+    raw_root = options.raw_location
+    listing = [o for o in raw_storage.list_objects(raw_root) if _is_raw_data_file(o, raw_root)]
+    arrived = new_raw_files(listing, base)
+    lines = read_raw_lines(spark, arrived)
+
+    kinds = {r["line_kind"]: r["count"] for r in lines.groupBy("line_kind").count().collect()}
+    blank_lines = kinds.get("blank", 0)
+    quarantined = kinds.get("quarantined", 0)
+    input_lines = kinds.get("record", 0) + quarantined
+    rejected = lines.where(F.col("reason").isNotNull()).groupBy("reason").count().collect()
+    reasons = {r["reason"]: r["count"] for r in rejected}
+
+    quarantine = quarantine_records(lines, run_id, as_of)
+    quarantine_location = run_location(options.quarantine_location, None, as_of, run_id)
+    if quarantined:
+        # Written even when the threshold fails below: the rejected lines are what an operator needs to see.
+        quarantine.coalesce(1).write.mode("overwrite").json(spark_path(quarantine_location))
+
+    rejected_ratio = quarantined / input_lines if input_lines else 0.0
+    if rejected_ratio > options.max_rejected_ratio:
+        raise CurationError(
+            f"{quarantined} of {input_lines} input lines rejected ({rejected_ratio:.2%}), above the "
+            f"max_rejected_ratio of {options.max_rejected_ratio:.2%}; snapshot {as_of} not published. "
+            f"Rejected lines with reasons: {quarantine_location} (by reason: {reasons})"
+        )
+
+    drift = {r["field"]: r["count"] for r in unknown_field_counts(lines).collect()}
+    if drift:
+        LOG.warning(json.dumps({"event": "schema_drift", "snapshot_date": as_of, "unknown_fields": drift}))
+
+    curated_new = curate_records(lines)
+    latest = latest_records(curated_new).cache()
+    previous = previous_issues = None
+    if base is not None:
+        base_tables = base["tables"]
+        previous = spark.read.schema(FACILITY_SCHEMA).parquet(
+            spark_path(base_tables[FACILITIES_TABLE]["location"])
+        )
+        previous_issues = spark.read.schema(DATA_QUALITY_SCHEMA).parquet(
+            spark_path(base_tables[DATA_QUALITY_TABLE]["location"])
+        )
+    snapshot = merge_snapshot(latest, previous).cache()
+
+    curated_count = latest.count()
+    facilities = snapshot.count()
+    carried_forward = facilities - curated_count
+    superseded = kinds.get("record", 0) - curated_count
+    check_conservation(
+        as_of,
+        input_lines=input_lines,
+        curated=curated_count,
+        quarantined=quarantined,
+        superseded=superseded,
+        carried_forward=carried_forward,
+    )
+
+    carried = None
+    if previous is not None:
+        carried = snapshot.join(latest.select("facility_id"), "facility_id", "left_anti")
+    issues = snapshot_data_quality(data_quality_issues(lines), latest, previous_issues, carried).cache()
+    issue_count = issues.count()
+
+    locations = {table: run_location(curated, table, as_of, run_id) for table in TABLES}
+    outputs = {
+        FACILITIES_TABLE: layout_for_athena(snapshot, facilities),
+        DATA_QUALITY_TABLE: issues.coalesce(1).sortWithinPartitions("facility_id", "field"),
+    }
+    for table, frame in outputs.items():
+        frame.write.mode("overwrite").option("compression", "zstd").parquet(spark_path(locations[table]))
+
+    registrations = [
+        catalog.register_snapshot(table, hive_columns(TABLE_SCHEMAS[table]), as_of, run_id, locations[table])
+        for table in TABLES
+    ]
+    first_run = not registrations[0].table_exists
+    schema_changed = any(r.schema_changed for r in registrations)
+    crawler_required = not all(r.registered for r in registrations)
+
+    arrived_uris = [o.uri for o in arrived]
+    manifest = {
+        "snapshot_date": as_of,
+        "run_id": run_id,
+        "base_snapshot": base_date,
+        "new_raw_files": arrived_uris,
+        **next_watermark(base, arrived),
+        "tables": {
+            table: {"location": locations[table], "columns": hive_columns(TABLE_SCHEMAS[table])}
+            for table in TABLES
+        },
+        "quarantine_location": quarantine_location if quarantined else None,
+    }
+    storage.write_text(manifest_uri(curated, as_of), json.dumps(manifest, indent=2) + "\n")
+
+    report = {
+        "snapshot_date": as_of,
+        "run_id": run_id,
+        "base_snapshot": base_date,
+        "rebuild": options.rebuild,
+        "new_raw_files": arrived_uris,
+        "input_lines": input_lines,
+        "blank_lines": blank_lines,
+        "curated": curated_count,
+        "carried_forward": carried_forward,
+        "quarantined": quarantined,
+        "superseded": superseded,
+        "facilities": facilities,
+        "data_quality_issues": issue_count,
+        "unknown_fields": sum(drift.values()),
+        "schema_drift": dict(sorted(drift.items())),
+        "quarantine_reasons": dict(sorted(reasons.items())),
+        "rejected_ratio": rejected_ratio,
+        "crawler_required": crawler_required,
+        "first_run": first_run,
+        "schema_changed": schema_changed,
+        "locations": {**locations, "quarantine": quarantine_location if quarantined else None},
+        "report_location": report_uri(curated, as_of),
+    }
+    storage.write_text(report_uri(curated, as_of), json.dumps(report, indent=2) + "\n")
+
+    _remove_other_runs(storage, join_uri(curated, FACILITIES_TABLE), as_of, run_id)
+    _remove_other_runs(storage, join_uri(curated, DATA_QUALITY_TABLE), as_of, run_id)
+    kept_quarantine = run_id if quarantined else None
+    _remove_other_runs(quarantine_storage, options.quarantine_location, as_of, kept_quarantine)
+    for frame in (lines, latest, snapshot, issues):
+        frame.unpersist()
+    LOG.info(json.dumps({"event": "curation_report", **report}))
+    return report
+
+
+def check_conservation(snapshot_date: str, **counts: int) -> None:
+    """Log the line accounting and fail when input != curated + quarantined + superseded."""
+    event = {"event": "conservation", "snapshot_date": snapshot_date, **counts}
+    LOG.info(json.dumps(event))
+    accounted = counts["curated"] + counts["quarantined"] + counts["superseded"]
+    if counts["input_lines"] != accounted or min(counts.values()) < 0:
+        raise CurationError(
+            f"row conservation violated, snapshot {snapshot_date} not published: input_lines "
+            f"{counts['input_lines']} != curated + quarantined + superseded ({accounted}): {event}"
+        )
+
+
+def _remove_other_runs(storage: Storage, root: str, snapshot_date: str, keep_run_id: str | None) -> None:
+    """Delete run folders of this snapshot other than keep_run_id (earlier or failed runs)."""
+    partition = join_uri(root, f"{PARTITION_COLUMN}={snapshot_date}")
+    folder = re.compile(rf"^(.*/{RUN_COLUMN}=([^/]+))/")
+    stale = {
+        m.group(1)
+        for o in storage.list_objects(partition)
+        if (m := folder.match(o.uri)) and m.group(2) != keep_run_id
+    }
+    for prefix in sorted(stale):
+        storage.delete_prefix(prefix + "/")
+
+
+def main() -> None:
+    """Glue entry point: arguments, GlueContext/Job, run, commit."""
+    from awsglue.context import GlueContext
+    from awsglue.job import Job
+    from pyspark.context import SparkContext
+
+    logging.basicConfig(level=logging.INFO)
+    options, glue_args = parse_arguments(sys.argv)
+    glue_context = GlueContext(SparkContext.getOrCreate())
+    job = Job(glue_context)
+    job.init(glue_args.get("JOB_NAME") or "curate_facilities", glue_args)
+    report = run(glue_context.spark_session, options.resolved(glue_args.get("JOB_RUN_ID")))
+    print(json.dumps(report))
+    job.commit()
+
+
+if __name__ == "__main__":
+    main()

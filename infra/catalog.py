@@ -1,0 +1,210 @@
+"""Catalog: Glue database, security and catalog encryption, crawler, Athena workgroup and named queries."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import policies
+from pipeline import layout
+from pipeline.sql_files import load_sql
+from pipeline.stages import QUERY_STAGES
+
+TYPE_TOKEN = "healthcare:index:Catalog"
+TABLE_PREFIXES = (f"{layout.FACILITIES_TABLE}/", f"{layout.DATA_QUALITY_TABLE}/")
+ATHENA_OUTPUT_PREFIX = "queries/"
+ATHENA_ENGINE_VERSION = "Athena engine version 3"
+# Crawler output: partitions take the table's schema, so a partition never diverges from its table.
+CRAWLER_CONFIGURATION = {
+    "Version": 1.0,
+    "CrawlerOutput": {
+        "Partitions": {"AddOrUpdateBehavior": "InheritFromTable"},
+        "Tables": {"AddOrUpdateBehavior": "MergeNewColumns"},
+    },
+    "Grouping": {"TableGroupingPolicy": "CombineCompatibleSchemas"},
+}
+
+
+@dataclass
+class CatalogArgs:
+    resource_prefix: str
+    database_name: str
+    workgroup_name: str
+    account_id: pulumi.Input[str]
+    region: str
+    partition: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    curated_bucket_name: pulumi.Input[str]
+    curated_bucket_arn: pulumi.Input[str]
+    athena_results_bucket_name: pulumi.Input[str]
+    log_retention_days: int
+    athena_bytes_scanned_cutoff: int
+    manage_catalog_encryption: bool
+    force_destroy: bool
+
+
+def crawler_log_group_name(role_name: str, security_configuration_name: str) -> str:
+    """Where Glue writes an encrypted crawler's logs (Glue names it from role and security configuration)."""
+    return f"/aws-glue/crawlers-role/{role_name}-{security_configuration_name}"
+
+
+class Catalog(pulumi.ComponentResource):
+    database_name: pulumi.Output[str]
+    security_configuration_name: pulumi.Output[str]
+    crawler_name: pulumi.Output[str]
+    crawler_arn: pulumi.Output[str]
+    workgroup_name: pulumi.Output[str]
+    workgroup_arn: pulumi.Output[str]
+    athena_output_location: pulumi.Output[str]
+
+    def __init__(self, name: str, args: CatalogArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        database = aws.glue.CatalogDatabase(
+            f"{name}-database",
+            name=args.database_name,
+            description=f"{args.resource_prefix}: curated accreditation tables",
+            opts=child,
+        )
+        security_configuration = aws.glue.SecurityConfiguration(
+            f"{name}-security-configuration",
+            name=f"{args.resource_prefix}-glue",
+            encryption_configuration={
+                "s3_encryption": {"s3_encryption_mode": "SSE-KMS", "kms_key_arn": args.kms_key_arn},
+                "cloudwatch_encryption": {
+                    "cloudwatch_encryption_mode": "SSE-KMS",
+                    "kms_key_arn": args.kms_key_arn,
+                },
+                "job_bookmarks_encryption": {
+                    "job_bookmarks_encryption_mode": "CSE-KMS",
+                    "kms_key_arn": args.kms_key_arn,
+                },
+            },
+            opts=child,
+        )
+        if args.manage_catalog_encryption:
+            # One setting per account and region: only one stack of an account/region may manage it.
+            aws.glue.DataCatalogEncryptionSettings(
+                f"{name}-catalog-encryption",
+                data_catalog_encryption_settings={
+                    "encryption_at_rest": {
+                        "catalog_encryption_mode": "SSE-KMS",
+                        "sse_aws_kms_key_id": args.kms_key_arn,
+                    },
+                    "connection_password_encryption": {
+                        "return_connection_password_encrypted": True,
+                        "aws_kms_key_id": args.kms_key_arn,
+                    },
+                },
+                opts=child,
+            )
+
+        crawler_role_name = f"{args.resource_prefix}-crawler"
+        crawler_role = aws.iam.Role(
+            f"{name}-crawler-role",
+            name=crawler_role_name,
+            assume_role_policy=json.dumps(policies.assume_role_policy("glue.amazonaws.com")),
+            opts=child,
+        )
+        crawler_document = pulumi.Output.all(
+            args.partition, args.account_id, args.curated_bucket_arn, args.kms_key_arn
+        ).apply(
+            lambda values: policies.crawler_policy(
+                partition=values[0],
+                region=args.region,
+                account_id=values[1],
+                curated_bucket_arn=values[2],
+                table_prefixes=TABLE_PREFIXES,
+                database=args.database_name,
+                kms_key_arn=values[3],
+            )
+        )
+        crawler_role_policy = aws.iam.RolePolicy(
+            f"{name}-crawler-policy",
+            role=crawler_role.id,
+            policy=pulumi.Output.json_dumps(crawler_document),
+            opts=child,
+        )
+        crawler_log_group = aws.cloudwatch.LogGroup(
+            f"{name}-crawler-logs",
+            name=crawler_log_group_name(crawler_role_name, f"{args.resource_prefix}-glue"),
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.kms_key_arn,
+            opts=child,
+        )
+        crawler = aws.glue.Crawler(
+            f"{name}-crawler",
+            name=f"{args.resource_prefix}-curated",
+            database_name=database.name,
+            role=crawler_role.arn,
+            security_configuration=security_configuration.name,
+            s3_targets=[
+                {"path": pulumi.Output.concat("s3://", args.curated_bucket_name, "/", prefix)}
+                for prefix in TABLE_PREFIXES
+            ],
+            schema_change_policy={"update_behavior": "UPDATE_IN_DATABASE", "delete_behavior": "LOG"},
+            # The state machine runs the crawler only on a first run or a schema change: crawl it all then.
+            recrawl_policy={"recrawl_behavior": "CRAWL_EVERYTHING"},
+            configuration=json.dumps(CRAWLER_CONFIGURATION),
+            # IAM is eventually consistent: the role must carry its policy before Glue validates it.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[crawler_role_policy, crawler_log_group]),
+        )
+
+        output_location = pulumi.Output.concat(
+            "s3://", args.athena_results_bucket_name, "/", ATHENA_OUTPUT_PREFIX
+        )
+        workgroup = aws.athena.Workgroup(
+            f"{name}-workgroup",
+            name=args.workgroup_name,
+            description=f"{args.resource_prefix}: accreditation stage queries",
+            state="ENABLED",
+            force_destroy=args.force_destroy,
+            configuration={
+                "enforce_workgroup_configuration": True,
+                "publish_cloudwatch_metrics_enabled": True,
+                "bytes_scanned_cutoff_per_query": args.athena_bytes_scanned_cutoff,
+                "engine_version": {"selected_engine_version": ATHENA_ENGINE_VERSION},
+                "result_configuration": {
+                    "output_location": output_location,
+                    "encryption_configuration": {
+                        "encryption_option": "SSE_KMS",
+                        "kms_key_arn": args.kms_key_arn,
+                    },
+                },
+            },
+            opts=child,
+        )
+        for stage in QUERY_STAGES:
+            aws.athena.NamedQuery(
+                f"{name}-{stage.name.replace('_', '-')}",
+                name=f"{args.resource_prefix}-{stage.name}",
+                description=f"{stage.title}. Parameters in order: {', '.join(stage.parameters)}",
+                database=database.name,
+                workgroup=workgroup.name,
+                query=load_sql(stage.sql_file),
+                opts=child,
+            )
+
+        self.database_name = database.name
+        self.security_configuration_name = security_configuration.name
+        self.crawler_name = crawler.name
+        self.crawler_arn = crawler.arn
+        self.crawler_role_arn = crawler_role.arn
+        self.workgroup_name = workgroup.name
+        self.workgroup_arn = workgroup.arn
+        self.athena_output_location = output_location
+        self.register_outputs(
+            {
+                "database_name": self.database_name,
+                "security_configuration_name": self.security_configuration_name,
+                "crawler_name": self.crawler_name,
+                "crawler_arn": self.crawler_arn,
+                "workgroup_name": self.workgroup_name,
+                "workgroup_arn": self.workgroup_arn,
+                "athena_output_location": self.athena_output_location,
+            }
+        )

@@ -1,0 +1,180 @@
+"""Etl: the curation Glue job, its script object, role and log group."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import policies
+from infra.config import GlueJobSettings
+
+TYPE_TOKEN = "healthcare:index:Etl"
+GLUE_VERSION = "5.1"
+SCRIPT_PATH = Path(__file__).resolve().parent.parent / "glue_jobs" / "curate_facilities.py"
+SCRIPT_KEY = "glue_jobs/curate_facilities.py"
+
+
+@dataclass
+class EtlArgs:
+    resource_prefix: str
+    account_id: pulumi.Input[str]
+    region: str
+    partition: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    raw_location: pulumi.Input[str]
+    curated_location: pulumi.Input[str]
+    quarantine_location: pulumi.Input[str]
+    raw_bucket_arn: pulumi.Input[str]
+    curated_bucket_arn: pulumi.Input[str]
+    quarantine_bucket_arn: pulumi.Input[str]
+    artifacts_bucket_name: pulumi.Input[str]
+    artifacts_bucket_arn: pulumi.Input[str]
+    database_name: pulumi.Input[str]
+    security_configuration_name: pulumi.Input[str]
+    max_rejected_ratio: float
+    glue: GlueJobSettings
+    log_retention_days: int
+
+
+def default_arguments(
+    *,
+    raw_location: str,
+    curated_location: str,
+    quarantine_location: str,
+    database: str,
+    max_rejected_ratio: float,
+    log_group_name: str,
+) -> dict[str, str]:
+    """Every job argument with a value that works as is, so a console rerun needs no typing."""
+    return {
+        "--raw_location": raw_location,
+        "--curated_location": curated_location,
+        "--quarantine_location": quarantine_location,
+        "--as_of": "today",
+        "--run_id": "manual",
+        "--max_rejected_ratio": str(max_rejected_ratio),
+        "--database": database,
+        "--rebuild": "false",
+        "--job-language": "python",
+        "--enable-metrics": "true",
+        "--enable-observability-metrics": "true",
+        "--enable-continuous-cloudwatch-log": "true",
+        "--continuous-log-logGroup": log_group_name,
+    }
+
+
+class Etl(pulumi.ComponentResource):
+    job_name: pulumi.Output[str]
+    job_arn: pulumi.Output[str]
+    job_role_arn: pulumi.Output[str]
+    script_location: pulumi.Output[str]
+
+    def __init__(self, name: str, args: EtlArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        job_name = f"{args.resource_prefix}-curate-facilities"
+
+        # The script lives in the artifacts bucket: the job can write curated data but never its own code,
+        # and deployed code keeps its own lifecycle (versioned, never expired).
+        script = aws.s3.BucketObject(
+            f"{name}-script",
+            bucket=args.artifacts_bucket_name,
+            key=SCRIPT_KEY,
+            source=pulumi.FileAsset(str(SCRIPT_PATH)),
+            content_type="text/x-python",
+            server_side_encryption="aws:kms",
+            kms_key_id=args.kms_key_arn,
+            opts=child,
+        )
+        self.script_location = pulumi.Output.concat("s3://", args.artifacts_bucket_name, "/", SCRIPT_KEY)
+
+        role = aws.iam.Role(
+            f"{name}-job-role",
+            name=f"{args.resource_prefix}-glue-job",
+            assume_role_policy=json.dumps(policies.assume_role_policy("glue.amazonaws.com")),
+            opts=child,
+        )
+        document = pulumi.Output.all(
+            args.partition,
+            args.account_id,
+            args.raw_bucket_arn,
+            args.curated_bucket_arn,
+            args.quarantine_bucket_arn,
+            args.artifacts_bucket_arn,
+            args.database_name,
+            args.kms_key_arn,
+        ).apply(
+            lambda values: policies.glue_job_policy(
+                partition=values[0],
+                region=args.region,
+                account_id=values[1],
+                raw_bucket_arn=values[2],
+                curated_bucket_arn=values[3],
+                quarantine_bucket_arn=values[4],
+                script_object_arn=f"{values[5]}/{SCRIPT_KEY}",
+                database=values[6],
+                kms_key_arn=values[7],
+            )
+        )
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-job-policy", role=role.id, policy=pulumi.Output.json_dumps(document), opts=child
+        )
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-job-logs",
+            name=f"/aws-glue/jobs/{job_name}",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.kms_key_arn,
+            opts=child,
+        )
+
+        arguments = pulumi.Output.all(
+            args.raw_location,
+            args.curated_location,
+            args.quarantine_location,
+            args.database_name,
+            log_group.name,
+        ).apply(
+            lambda values: default_arguments(
+                raw_location=values[0],
+                curated_location=values[1],
+                quarantine_location=values[2],
+                database=values[3],
+                max_rejected_ratio=args.max_rejected_ratio,
+                log_group_name=values[4],
+            )
+        )
+        job = aws.glue.Job(
+            f"{name}-job",
+            name=job_name,
+            description="Curate raw NDJSON facility records into the partitioned Parquet snapshot",
+            role_arn=role.arn,
+            glue_version=GLUE_VERSION,
+            command={"name": "glueetl", "python_version": "3", "script_location": self.script_location},
+            worker_type=args.glue.worker_type,
+            number_of_workers=args.glue.number_of_workers,
+            execution_class="FLEX" if args.glue.flex else "STANDARD",
+            timeout=args.glue.timeout_minutes,
+            # Step Functions owns retries (with backoff); a Glue retry would double them.
+            max_retries=0,
+            execution_property={"max_concurrent_runs": 1},
+            security_configuration=args.security_configuration_name,
+            default_arguments=arguments,
+            # IAM is eventually consistent: the role must carry its policy before the first run.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, script, log_group]),
+        )
+
+        self.job_name = job.name
+        self.job_arn = job.arn
+        self.job_role_arn = role.arn
+        self.register_outputs(
+            {
+                "job_name": self.job_name,
+                "job_arn": self.job_arn,
+                "job_role_arn": self.job_role_arn,
+                "script_location": self.script_location,
+            }
+        )

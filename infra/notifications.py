@@ -1,0 +1,242 @@
+"""Notifications: the alert and status SNS topics, e-mail subscriptions, and the notifier Lambda."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import policies
+from infra.config import ALERT_TIERS, STATUS_TOPIC, TOPICS, EmailSubscription, NotifierSettings
+from pipeline.settings import AlertPolicy
+
+TYPE_TOKEN = "healthcare:index:Notifications"
+LAMBDA_DIR = Path(__file__).resolve().parent.parent / "lambda"
+HANDLER = "accreditation_notifier.handler.lambda_handler"
+RUNTIME = "python3.12"
+POWERTOOLS_SERVICE_NAME = "accreditation-notifier"
+# aws-lambda-powertools and its required (non-extra) dependencies, copied from the installed packages:
+# `pulumi up` never runs pip, and the zip carries exactly the versions the tests ran against.
+VENDORED_MODULES = ("aws_lambda_powertools", "jmespath", "typing_extensions")
+# Where the notifier writes accreditation_alerts.csv inside the athena-results bucket.
+ALERTS_PREFIX = "notifier/"
+IDEMPOTENCY_KEY = "id"
+IDEMPOTENCY_TTL_ATTRIBUTE = "expiration"
+TIER_FILTER_POLICY = {"scope": ["all"]}
+
+
+def state_filter_policy(state: str) -> dict[str, list[str]]:
+    return {"scope": ["state"], "state": [state]}
+
+
+def subscription_filter_policy(subscription: EmailSubscription) -> dict[str, list[str]] | None:
+    """Tier subscribers get the all-states digest, per-state ones only their state; status is unfiltered."""
+    if subscription.topic == STATUS_TOPIC:
+        return None
+    return state_filter_policy(subscription.state) if subscription.state else TIER_FILTER_POLICY
+
+
+def notifier_environment(
+    *,
+    topic_arns: dict[str, str],
+    idempotency_table: str,
+    alert_policy: AlertPolicy,
+    state_digest_states: tuple[str, ...],
+    log_level: str,
+) -> dict[str, str]:
+    """The notifier's configuration (names from the shared contract of the notifier package)."""
+    return {
+        "CRITICAL_TOPIC_ARN": topic_arns["critical"],
+        "HIGH_TOPIC_ARN": topic_arns["high"],
+        "MEDIUM_TOPIC_ARN": topic_arns["medium"],
+        "IDEMPOTENCY_TABLE": idempotency_table,
+        "CRITICAL_MAX_DAYS": str(alert_policy.critical_max_days),
+        "HIGH_MAX_DAYS": str(alert_policy.high_max_days),
+        "MEDIUM_MAX_DAYS": str(alert_policy.medium_max_days),
+        "STATE_DIGEST_STATES": ",".join(state_digest_states),
+        "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
+        "POWERTOOLS_LOG_LEVEL": log_level,
+    }
+
+
+def notifier_code() -> pulumi.AssetArchive:
+    """The deployment zip: the content of lambda/ plus the vendored packages, at the zip root."""
+    entries: dict[str, pulumi.Asset | pulumi.Archive] = {}
+    for path in sorted(LAMBDA_DIR.iterdir()):
+        if path.name == "__pycache__" or path.name.startswith("."):
+            continue
+        entries[path.name] = pulumi.FileArchive(str(path)) if path.is_dir() else pulumi.FileAsset(str(path))
+    for module in VENDORED_MODULES:
+        spec = importlib.util.find_spec(module)
+        if spec is None or spec.origin is None:
+            raise RuntimeError(f"{module} is not installed; run pip install -r requirements.txt")
+        if spec.submodule_search_locations:
+            entries[module] = pulumi.FileArchive(str(Path(spec.origin).parent))
+        else:
+            entries[f"{module}.py"] = pulumi.FileAsset(spec.origin)
+    return pulumi.AssetArchive(entries)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+@dataclass
+class NotificationsArgs:
+    resource_prefix: str
+    account_id: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    athena_results_bucket_arn: pulumi.Input[str]
+    subscriptions: tuple[EmailSubscription, ...]
+    state_digest_states: tuple[str, ...]
+    alert_policy: AlertPolicy
+    notifier: NotifierSettings
+    log_retention_days: int
+
+
+class Notifications(pulumi.ComponentResource):
+    topic_arns: dict[str, pulumi.Output[str]]
+    topic_names: dict[str, pulumi.Output[str]]
+    status_topic_arn: pulumi.Output[str]
+    idempotency_table_name: pulumi.Output[str]
+    idempotency_table_arn: pulumi.Output[str]
+    notifier_function_name: pulumi.Output[str]
+    notifier_function_arn: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: NotificationsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        topics: dict[str, aws.sns.Topic] = {}
+        for topic in TOPICS:
+            suffix = "pipeline-status" if topic == STATUS_TOPIC else f"{topic}-alerts"
+            topics[topic] = aws.sns.Topic(
+                f"{name}-{topic}",
+                name=f"{args.resource_prefix}-{suffix}",
+                kms_master_key_id=args.kms_key_arn,
+                opts=child,
+            )
+            # Alarms and EventBridge rules publish pipeline health to the status topic.
+            publishers = policies.TOPIC_SERVICE_PUBLISHERS if topic == STATUS_TOPIC else ()
+            document = pulumi.Output.all(topics[topic].arn, args.account_id).apply(
+                lambda values, publishers=publishers: policies.topic_policy(
+                    topic_arn=values[0], account_id=values[1], service_publishers=publishers
+                )
+            )
+            aws.sns.TopicPolicy(
+                f"{name}-{topic}-policy",
+                arn=topics[topic].arn,
+                policy=pulumi.Output.json_dumps(document),
+                opts=child,
+            )
+        for subscription in args.subscriptions:
+            filter_policy = subscription_filter_policy(subscription)
+            aws.sns.TopicSubscription(
+                f"{name}-{subscription.topic}-{_slug(subscription.state or 'all')}"
+                f"-{_slug(subscription.email)}",
+                topic=topics[subscription.topic].arn,
+                protocol="email",
+                endpoint=subscription.email,
+                filter_policy=json.dumps(filter_policy) if filter_policy else None,
+                filter_policy_scope="MessageAttributes" if filter_policy else None,
+                opts=child,
+            )
+
+        table = aws.dynamodb.Table(
+            f"{name}-idempotency",
+            name=f"{args.resource_prefix}-notifier-idempotency",
+            billing_mode="PAY_PER_REQUEST",
+            hash_key=IDEMPOTENCY_KEY,
+            attributes=[{"name": IDEMPOTENCY_KEY, "type": "S"}],
+            ttl={"attribute_name": IDEMPOTENCY_TTL_ATTRIBUTE, "enabled": True},
+            point_in_time_recovery={"enabled": True},
+            server_side_encryption={"enabled": True, "kms_key_arn": args.kms_key_arn},
+            opts=child,
+        )
+
+        function_name = f"{args.resource_prefix}-notifier"
+        # Created before the function, so Lambda never creates it without retention or encryption.
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-notifier-logs",
+            name=f"/aws/lambda/{function_name}",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.kms_key_arn,
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{name}-notifier-role",
+            name=f"{args.resource_prefix}-notifier",
+            assume_role_policy=json.dumps(policies.assume_role_policy("lambda.amazonaws.com")),
+            opts=child,
+        )
+        document = pulumi.Output.all(
+            table.arn,
+            args.athena_results_bucket_arn,
+            log_group.arn,
+            args.kms_key_arn,
+            *(topics[tier].arn for tier in ALERT_TIERS),
+        ).apply(
+            lambda values: policies.notifier_policy(
+                idempotency_table_arn=values[0],
+                athena_results_bucket_arn=values[1],
+                alerts_prefix=ALERTS_PREFIX,
+                log_group_arn=values[2],
+                kms_key_arn=values[3],
+                alert_topic_arns=values[4:],
+            )
+        )
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-notifier-policy", role=role.id, policy=pulumi.Output.json_dumps(document), opts=child
+        )
+        environment = pulumi.Output.all(table.name, *(topics[tier].arn for tier in ALERT_TIERS)).apply(
+            lambda values: notifier_environment(
+                topic_arns=dict(zip(ALERT_TIERS, values[1:], strict=True)),
+                idempotency_table=values[0],
+                alert_policy=args.alert_policy,
+                state_digest_states=args.state_digest_states,
+                log_level=args.notifier.log_level,
+            )
+        )
+        function = aws.lambda_.Function(
+            f"{name}-notifier",
+            name=function_name,
+            description="Tiered accreditation alert digests to SNS, once per run",
+            runtime=RUNTIME,
+            architectures=["arm64"],
+            handler=HANDLER,
+            role=role.arn,
+            code=notifier_code(),
+            memory_size=args.notifier.memory_mb,
+            timeout=args.notifier.timeout_seconds,
+            tracing_config={"mode": "Active"},
+            kms_key_arn=args.kms_key_arn,
+            environment={"variables": environment},
+            logging_config={"log_format": "Text", "log_group": log_group.name},
+            # IAM is eventually consistent: the role must carry its policy before Lambda assumes it.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, log_group]),
+        )
+
+        self.topic_arns = {topic: resource.arn for topic, resource in topics.items()}
+        self.topic_names = {topic: resource.name for topic, resource in topics.items()}
+        self.status_topic_arn = topics[STATUS_TOPIC].arn
+        self.idempotency_table_name = table.name
+        self.idempotency_table_arn = table.arn
+        self.notifier_function_name = function.name
+        self.notifier_function_arn = function.arn
+        self.notifier_log_group_name = log_group.name
+        self.register_outputs(
+            {
+                "topic_arns": self.topic_arns,
+                "idempotency_table_name": self.idempotency_table_name,
+                "idempotency_table_arn": self.idempotency_table_arn,
+                "notifier_function_name": self.notifier_function_name,
+                "notifier_function_arn": self.notifier_function_arn,
+            }
+        )

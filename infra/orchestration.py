@@ -1,0 +1,258 @@
+"""The Step Functions state machine with its role, logs and tracing, and what starts it: uploads, schedule."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import policies
+from infra.catalog import ATHENA_OUTPUT_PREFIX
+from infra.state_machine_policy import StateMachineAccess, state_machine_policy
+from pipeline.settings import DEFAULT_ALERT_POLICY
+from pipeline.state_machine import StateMachineSettings, StateMachineTargets, build_state_machine
+
+TYPE_TOKEN = "healthcare:index:Orchestration"
+# Input of scheduled executions: as_of defaults to the execution's start date.
+SCHEDULED_INPUT = "{}"
+# The .sync task outlives the job's own timeout by this much, so Glue, not Step Functions, reports it.
+GLUE_TASK_MARGIN_SECONDS = 600
+# Starts that EventBridge and Scheduler cannot deliver at once (StartExecution throttled) retry this long.
+MAX_EVENT_AGE_SECONDS = 6 * 3600
+MAX_DELIVERY_ATTEMPTS = 20
+
+
+@dataclass
+class OrchestrationArgs:
+    resource_prefix: str
+    region: str
+    account_id: pulumi.Input[str]
+    partition: pulumi.Input[str]
+    glue_job_name: pulumi.Input[str]
+    crawler_name: pulumi.Input[str]
+    database_name: pulumi.Input[str]
+    workgroup_name: pulumi.Input[str]
+    raw_bucket_name: pulumi.Input[str]
+    curated_bucket_name: pulumi.Input[str]
+    athena_results_bucket_name: pulumi.Input[str]
+    production_bucket_name: pulumi.Input[str]
+    notifier_function_arn: pulumi.Input[str]
+    status_topic_arn: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    schedule_expression: str
+    schedule_timezone: str
+    arrival_batch_window_seconds: int
+    log_retention_days: int
+    glue_timeout_minutes: int
+    notifier_timeout_seconds: int
+    expiring_window_months: int = DEFAULT_ALERT_POLICY.expiring_window_months
+    athena_results_prefix: str = ATHENA_OUTPUT_PREFIX
+
+
+def start_execution_policy(state_machine_arn: str) -> dict:
+    """What EventBridge and Scheduler need to start this one state machine."""
+    return policies.document(
+        policies.statement("StartPipeline", ["states:StartExecution"], state_machine_arn)
+    )
+
+
+def raw_object_created_pattern(raw_bucket_name: str) -> dict:
+    """Object Created events of the raw bucket only: writes to other zones can never start the pipeline."""
+    return {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {"bucket": {"name": [raw_bucket_name]}},
+    }
+
+
+def start_command(state_machine_arn: str, region: str) -> str:
+    return (
+        f"aws stepfunctions start-execution --region {region} "
+        f"--state-machine-arn {state_machine_arn} --input '{SCHEDULED_INPUT}'"
+    )
+
+
+class Orchestration(pulumi.ComponentResource):
+    state_machine_arn: pulumi.Output[str]
+    state_machine_name: pulumi.Output[str]
+    log_group_name: pulumi.Output[str]
+    start_command: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: OrchestrationArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        machine_name = f"{args.resource_prefix}-pipeline"
+        # Known before the machine exists, so the role's policy can name it without a dependency cycle.
+        machine_arn = pulumi.Output.concat(
+            "arn:", args.partition, ":states:", args.region, ":", args.account_id, ":stateMachine:",
+            machine_name,
+        )
+        settings = StateMachineSettings(
+            expiring_window_months=args.expiring_window_months,
+            arrival_batch_window_seconds=args.arrival_batch_window_seconds,
+            glue_timeout_seconds=args.glue_timeout_minutes * 60 + GLUE_TASK_MARGIN_SECONDS,
+            notifier_timeout_seconds=args.notifier_timeout_seconds + 60,
+        )
+        definition = pulumi.Output.all(
+            args.glue_job_name,
+            args.crawler_name,
+            args.database_name,
+            args.workgroup_name,
+            args.curated_bucket_name,
+            args.athena_results_bucket_name,
+            args.production_bucket_name,
+            args.notifier_function_arn,
+            args.status_topic_arn,
+        ).apply(
+            lambda values: build_state_machine(
+                StateMachineTargets(
+                    glue_job_name=values[0],
+                    crawler_name=values[1],
+                    database=values[2],
+                    workgroup=values[3],
+                    curated_bucket=values[4],
+                    athena_results_bucket=values[5],
+                    athena_results_prefix=args.athena_results_prefix,
+                    production_bucket=values[6],
+                    notifier_function_arn=values[7],
+                    status_topic_arn=values[8],
+                ),
+                settings,
+            )
+        )
+        role_policy = pulumi.Output.all(
+            definition,
+            args.partition,
+            args.account_id,
+            machine_arn,
+            args.athena_results_bucket_name,
+            args.curated_bucket_name,
+            args.kms_key_arn,
+        ).apply(
+            lambda values: state_machine_policy(
+                values[0],
+                StateMachineAccess(
+                    partition=values[1],
+                    region=args.region,
+                    account_id=values[2],
+                    state_machine_arn=values[3],
+                    athena_results_bucket=values[4],
+                    athena_data_buckets=(values[5],),
+                    kms_key_arns=(values[6],),
+                ),
+            )
+        )
+
+        role = aws.iam.Role(
+            f"{name}-state-machine-role",
+            name=f"{args.resource_prefix}-state-machine",
+            assume_role_policy=json.dumps(policies.assume_role_policy("states.amazonaws.com")),
+            opts=child,
+        )
+        role_policy_resource = aws.iam.RolePolicy(
+            f"{name}-state-machine-policy",
+            role=role.id,
+            policy=pulumi.Output.json_dumps(role_policy),
+            opts=child,
+        )
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-state-machine-logs",
+            # The /aws/vendedlogs/ prefix keeps the log delivery resource policy small (AWS guidance).
+            name=f"/aws/vendedlogs/states/{machine_name}",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.kms_key_arn,
+            opts=child,
+        )
+        state_machine = aws.sfn.StateMachine(
+            f"{name}-state-machine",
+            name=machine_name,
+            type="STANDARD",
+            role_arn=role.arn,
+            definition=pulumi.Output.json_dumps(definition),
+            # ALL with execution data: every state's input and output (run context, counts, S3 URIs; no
+            # record content) is what an operator needs to see where and why a run stopped.
+            logging_configuration=aws.sfn.StateMachineLoggingConfigurationArgs(
+                log_destination=log_group.arn.apply(lambda arn: f"{arn}:*"),
+                include_execution_data=True,
+                level="ALL",
+            ),
+            tracing_configuration=aws.sfn.StateMachineTracingConfigurationArgs(enabled=True),
+            # A policy not yet attached when the first execution starts would fail it (IAM propagation).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy_resource]),
+        )
+
+        start_policy = machine_arn.apply(lambda arn: json.dumps(start_execution_policy(arn)))
+        events_role = aws.iam.Role(
+            f"{name}-raw-arrival-role",
+            name=f"{args.resource_prefix}-raw-arrival",
+            assume_role_policy=json.dumps(policies.assume_role_policy("events.amazonaws.com")),
+            opts=child,
+        )
+        events_role_policy = aws.iam.RolePolicy(
+            f"{name}-raw-arrival-policy", role=events_role.id, policy=start_policy, opts=child
+        )
+        rule = aws.cloudwatch.EventRule(
+            f"{name}-raw-arrival",
+            name=f"{args.resource_prefix}-raw-arrival",
+            description="Start the pipeline on files landing in the raw bucket",
+            event_pattern=pulumi.Output.from_input(args.raw_bucket_name).apply(
+                lambda bucket: json.dumps(raw_object_created_pattern(bucket))
+            ),
+            opts=child,
+        )
+        aws.cloudwatch.EventTarget(
+            f"{name}-raw-arrival-target",
+            rule=rule.name,
+            arn=state_machine.arn,
+            role_arn=events_role.arn,
+            retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
+                maximum_event_age_in_seconds=MAX_EVENT_AGE_SECONDS,
+                maximum_retry_attempts=MAX_DELIVERY_ATTEMPTS,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[events_role_policy]),
+        )
+
+        scheduler_role = aws.iam.Role(
+            f"{name}-schedule-role",
+            name=f"{args.resource_prefix}-schedule",
+            assume_role_policy=json.dumps(policies.assume_role_policy("scheduler.amazonaws.com")),
+            opts=child,
+        )
+        scheduler_role_policy = aws.iam.RolePolicy(
+            f"{name}-schedule-policy", role=scheduler_role.id, policy=start_policy, opts=child
+        )
+        aws.scheduler.Schedule(
+            f"{name}-schedule",
+            name=f"{args.resource_prefix}-pipeline",
+            description="Daily run of the pipeline with {} (as-of = the execution date).",
+            schedule_expression=args.schedule_expression,
+            schedule_expression_timezone=args.schedule_timezone,
+            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
+            target=aws.scheduler.ScheduleTargetArgs(
+                arn=state_machine.arn,
+                role_arn=scheduler_role.arn,
+                input=SCHEDULED_INPUT,
+                retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
+                    maximum_event_age_in_seconds=MAX_EVENT_AGE_SECONDS,
+                    maximum_retry_attempts=MAX_DELIVERY_ATTEMPTS,
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[scheduler_role_policy]),
+        )
+
+        self.state_machine_arn = state_machine.arn
+        self.state_machine_name = state_machine.name
+        self.log_group_name = log_group.name
+        self.start_command = state_machine.arn.apply(lambda arn: start_command(arn, args.region))
+        self.register_outputs(
+            {
+                "state_machine_arn": self.state_machine_arn,
+                "state_machine_name": self.state_machine_name,
+                "log_group_name": self.log_group_name,
+                "start_command": self.start_command,
+            }
+        )

@@ -1,0 +1,336 @@
+"""IAM and resource policy documents as plain dicts, built by pure functions from plain ARNs and names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+VERSION = "2012-10-17"
+Document = dict
+Statement = dict
+
+# Everything the account (through IAM policies) may do with the data key, listed because a
+# wildcard action would also grant whatever KMS adds tomorrow.
+KEY_ACCOUNT_ACTIONS = (
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:CreateGrant",
+    "kms:Decrypt",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListGrants",
+    "kms:ListKeyPolicies",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:RetireGrant",
+    "kms:RevokeGrant",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+)
+KEY_LOGS_ACTIONS = (
+    "kms:Decrypt",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+)
+# What SNS needs from a publisher's key grant to encrypt a message for a KMS-encrypted topic.
+KEY_TOPIC_PUBLISH_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+KEY_DATA_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
+
+# Services that publish to the status topic by resource policy (no role of ours involved).
+ALARM_SERVICE = "cloudwatch.amazonaws.com"
+EVENTS_SERVICE = "events.amazonaws.com"
+TOPIC_SERVICE_PUBLISHERS = (ALARM_SERVICE, EVENTS_SERVICE)
+
+# What glue_jobs/curate_facilities.py calls to register its snapshot partition (GlueCatalog).
+GLUE_JOB_CATALOG_ACTIONS = (
+    "glue:BatchDeletePartition",
+    "glue:CreatePartition",
+    "glue:GetPartitions",
+    "glue:GetTable",
+    "glue:UpdatePartition",
+)
+CRAWLER_CATALOG_ACTIONS = (
+    "glue:BatchCreatePartition",
+    "glue:BatchGetPartition",
+    "glue:CreatePartition",
+    "glue:CreateTable",
+    "glue:GetDatabase",
+    "glue:GetPartition",
+    "glue:GetPartitions",
+    "glue:GetTable",
+    "glue:GetTables",
+    "glue:UpdatePartition",
+    "glue:UpdateTable",
+)
+GLUE_LOG_ACTIONS = (
+    "logs:AssociateKmsKey",
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+)
+
+
+def document(*statements: Statement) -> Document:
+    return {"Version": VERSION, "Statement": list(statements)}
+
+
+def statement(
+    sid: str,
+    actions: Iterable[str],
+    resources: str | Sequence[str],
+    *,
+    effect: str = "Allow",
+    principal: dict | str | None = None,
+    condition: dict | None = None,
+) -> Statement:
+    result: Statement = {"Sid": sid, "Effect": effect}
+    if principal is not None:
+        result["Principal"] = principal
+    result["Action"] = sorted(actions)
+    result["Resource"] = resources if isinstance(resources, str) else list(resources)
+    if condition is not None:
+        result["Condition"] = condition
+    return result
+
+
+def objects(bucket_arn: str, prefix: str = "") -> str:
+    """ARN of every object under `prefix` in the bucket."""
+    return f"{bucket_arn}/{prefix}*"
+
+
+def assume_role_policy(service: str) -> Document:
+    """Trust policy letting one AWS service principal assume a role (trust policies name no Resource)."""
+    return document(
+        {
+            "Sid": "ServiceAssumesRole",
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "sts:AssumeRole",
+        }
+    )
+
+
+def data_key_policy(*, partition: str, region: str, account_id: str) -> Document:
+    """Key policy of the data-plane CMK.
+
+    The account statement delegates to IAM, so the roles of the Glue job, the crawler, the Lambda and the
+    state machine use the key through their own policies. Services that act without a role of ours get
+    statements here: CloudWatch Logs (encrypted log groups), CloudWatch alarms and EventBridge (publishing
+    to the KMS-encrypted status topic). In a key policy `Resource: "*"` means this key.
+    """
+    return document(
+        statement(
+            "AccountAdministersAndUsesKeyThroughIam",
+            KEY_ACCOUNT_ACTIONS,
+            "*",
+            principal={"AWS": f"arn:{partition}:iam::{account_id}:root"},
+        ),
+        statement(
+            "CloudWatchLogsEncryptsLogGroupsOfThisAccount",
+            KEY_LOGS_ACTIONS,
+            "*",
+            principal={"Service": f"logs.{region}.amazonaws.com"},
+            condition={
+                # The encryption-context key is string-typed, hence StringLike rather than ArnLike.
+                "StringLike": {
+                    "kms:EncryptionContext:aws:logs:arn": (
+                        f"arn:{partition}:logs:{region}:{account_id}:log-group:*"
+                    )
+                }
+            },
+        ),
+        statement(
+            "AlarmsAndEventsPublishToEncryptedTopics",
+            KEY_TOPIC_PUBLISH_ACTIONS,
+            "*",
+            principal={"Service": list(TOPIC_SERVICE_PUBLISHERS)},
+        ),
+    )
+
+
+def deny_insecure_transport(bucket_arn: str) -> Statement:
+    return statement(
+        "DenyInsecureTransport",
+        ["s3:*"],
+        [bucket_arn, objects(bucket_arn)],
+        effect="Deny",
+        principal="*",
+        condition={"Bool": {"aws:SecureTransport": "false"}},
+    )
+
+
+def bucket_policy(bucket_arn: str) -> Document:
+    """Policy of every data bucket: TLS only (access comes from identity policies)."""
+    return document(deny_insecure_transport(bucket_arn))
+
+
+def access_log_bucket_policy(
+    *, log_bucket_arn: str, source_bucket_arns: Sequence[str], account_id: str
+) -> Document:
+    """TLS only, plus S3 server access log delivery from this stack's buckets (ACLs are disabled)."""
+    return document(
+        deny_insecure_transport(log_bucket_arn),
+        statement(
+            "S3ServerAccessLogDelivery",
+            ["s3:PutObject"],
+            objects(log_bucket_arn),
+            principal={"Service": "logging.s3.amazonaws.com"},
+            condition={
+                "ArnLike": {"aws:SourceArn": sorted(source_bucket_arns)},
+                "StringEquals": {"aws:SourceAccount": account_id},
+            },
+        ),
+    )
+
+
+def topic_policy(*, topic_arn: str, account_id: str, service_publishers: Sequence[str] = ()) -> Document:
+    """TLS-only publishing; listed services (alarms, EventBridge) may publish on behalf of this account."""
+    statements = [
+        statement(
+            "DenyInsecurePublish",
+            ["sns:Publish"],
+            topic_arn,
+            effect="Deny",
+            principal="*",
+            condition={"Bool": {"aws:SecureTransport": "false"}},
+        )
+    ]
+    if service_publishers:
+        statements.append(
+            statement(
+                "ServicesOfThisAccountPublish",
+                ["sns:Publish"],
+                topic_arn,
+                principal={"Service": sorted(service_publishers)},
+                condition={"StringEquals": {"aws:SourceAccount": account_id}},
+            )
+        )
+    return document(*statements)
+
+
+def _catalog_resources(partition: str, region: str, account_id: str, database: str) -> list[str]:
+    prefix = f"arn:{partition}:glue:{region}:{account_id}"
+    return [f"{prefix}:catalog", f"{prefix}:database/{database}", f"{prefix}:table/{database}/*"]
+
+
+def _glue_logs_resource(partition: str, region: str, account_id: str) -> str:
+    # Glue derives log group names from the role and security configuration (/aws-glue/jobs/...,
+    # /aws-glue/crawlers-role/...), so the grant covers the /aws-glue/ namespace of this account.
+    return f"arn:{partition}:logs:{region}:{account_id}:log-group:/aws-glue/*"
+
+
+def _glue_metrics_statement() -> Statement:
+    # PutMetricData has no resource type; the namespace condition is its only scope.
+    return statement(
+        "PublishGlueMetrics",
+        ["cloudwatch:PutMetricData"],
+        "*",
+        condition={"StringEquals": {"cloudwatch:namespace": "Glue"}},
+    )
+
+
+def glue_job_policy(
+    *,
+    partition: str,
+    region: str,
+    account_id: str,
+    raw_bucket_arn: str,
+    curated_bucket_arn: str,
+    quarantine_bucket_arn: str,
+    script_object_arn: str,
+    database: str,
+    kms_key_arn: str,
+) -> Document:
+    """The curation job: read raw and its script, write curated and quarantine, register partitions."""
+    return document(
+        statement(
+            "ListZones", ["s3:ListBucket"], [raw_bucket_arn, curated_bucket_arn, quarantine_bucket_arn]
+        ),
+        statement("ReadRaw", ["s3:GetObject"], objects(raw_bucket_arn)),
+        statement("ReadScript", ["s3:GetObject"], script_object_arn),
+        statement(
+            "WriteCuratedAndQuarantine",
+            ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            [objects(curated_bucket_arn), objects(quarantine_bucket_arn)],
+        ),
+        statement(
+            "RegisterPartitions",
+            GLUE_JOB_CATALOG_ACTIONS,
+            _catalog_resources(partition, region, account_id, database),
+        ),
+        statement("UseDataKey", KEY_DATA_ACTIONS, kms_key_arn),
+        statement("WriteEncryptedLogs", GLUE_LOG_ACTIONS, _glue_logs_resource(partition, region, account_id)),
+        _glue_metrics_statement(),
+    )
+
+
+def crawler_policy(
+    *,
+    partition: str,
+    region: str,
+    account_id: str,
+    curated_bucket_arn: str,
+    table_prefixes: Sequence[str],
+    database: str,
+    kms_key_arn: str,
+) -> Document:
+    """The crawler: read the curated table roots only, create/update their tables and partitions."""
+    return document(
+        statement("ListCurated", ["s3:ListBucket"], curated_bucket_arn),
+        statement(
+            "ReadTableRoots",
+            ["s3:GetObject"],
+            [objects(curated_bucket_arn, prefix) for prefix in table_prefixes],
+        ),
+        statement(
+            "MaintainTables",
+            CRAWLER_CATALOG_ACTIONS,
+            _catalog_resources(partition, region, account_id, database),
+        ),
+        statement("UseDataKey", KEY_DATA_ACTIONS, kms_key_arn),
+        statement("WriteEncryptedLogs", GLUE_LOG_ACTIONS, _glue_logs_resource(partition, region, account_id)),
+    )
+
+
+def notifier_policy(
+    *,
+    alert_topic_arns: Sequence[str],
+    idempotency_table_arn: str,
+    athena_results_bucket_arn: str,
+    alerts_prefix: str,
+    log_group_arn: str,
+    kms_key_arn: str,
+) -> Document:
+    """The notifier Lambda: read stage results, write the alerts CSV, publish, keep idempotency records."""
+    return document(
+        statement("PublishAlerts", ["sns:Publish"], sorted(alert_topic_arns)),
+        statement(
+            "IdempotencyRecords",
+            ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            idempotency_table_arn,
+        ),
+        statement("ReadStageResults", ["s3:GetObject"], objects(athena_results_bucket_arn)),
+        statement("WriteAlertsCsv", ["s3:PutObject"], objects(athena_results_bucket_arn, alerts_prefix)),
+        statement("UseDataKey", KEY_DATA_ACTIONS, kms_key_arn),
+        statement(
+            "WriteLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], f"{log_group_arn}:log-stream:*"
+        ),
+        # X-Ray segment APIs have no resource type.
+        statement("WriteTraces", ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "*"),
+    )

@@ -1,0 +1,242 @@
+"""The notifier's core: stream results, classify alerts into tiers, write the alerts CSV, publish once."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Sequence
+from operator import itemgetter
+from typing import TextIO
+
+from aws_lambda_powertools import Logger
+
+from accreditation_notifier.digest import DigestAccumulator, build_digest, line_budget
+from accreditation_notifier.model import (
+    ALERTS_COLUMNS,
+    CRITICAL,
+    HIGH,
+    MEDIUM,
+    PRIORITIES,
+    RESULT_COLUMNS,
+    SCOPE_ALL,
+    SCOPE_STATE,
+    AccreditationRow,
+    AlertsWriter,
+    Digest,
+    DigestKey,
+    DigestPublisher,
+    MalformedResultsError,
+    NotifierPolicy,
+    NotifierRequest,
+    PublicationLedger,
+    ResultsReader,
+)
+
+logger = Logger(child=True)
+
+
+ResultValues = Sequence[str]
+_STATE = RESULT_COLUMNS.index("state")
+
+
+def iter_result_rows(stream: TextIO, location: str) -> Iterator[tuple[ResultValues, int]]:
+    """(values in RESULT_COLUMNS order, days until expiry) of an Athena results CSV, one row at a time."""
+    reader = csv.reader(stream, strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise MalformedResultsError(f"{location}: empty file, expected a header row") from None
+    except csv.Error as error:
+        raise MalformedResultsError(f"{location}: unreadable CSV header: {error}") from None
+    if header and header[0].startswith("\ufeff"):
+        header[0] = header[0][1:]
+    missing = [column for column in RESULT_COLUMNS if column not in header]
+    if missing:
+        raise MalformedResultsError(f"{location}: header lacks columns {missing}; found {header}")
+    width = len(header)
+    days_index = header.index("days_until_expiry")
+    # Athena writes the columns in the query's order; reorder only when a file differs.
+    pick = None if tuple(header) == RESULT_COLUMNS else itemgetter(*(header.index(c) for c in RESULT_COLUMNS))
+    try:
+        for values in reader:
+            if len(values) != width:
+                if not values:
+                    continue
+                raise MalformedResultsError(
+                    f"{location} line {reader.line_num}: {len(values)} values, header has {width}"
+                )
+            try:
+                days = int(values[days_index])
+            except ValueError:
+                raise MalformedResultsError(
+                    f"{location} line {reader.line_num}: days_until_expiry is not an integer: "
+                    f"{values[days_index]!r}"
+                ) from None
+            yield (values if pick is None else pick(values)), days
+    except csv.Error as error:
+        raise MalformedResultsError(f"{location} line {reader.line_num}: {error}") from None
+
+
+class AlertsCsv:
+    """The alerts CSV, quoted like Athena's own results (every value in double quotes), written in batches.
+
+    Joining strings is about three times faster than csv.writer here, and this runs once per alert row.
+    """
+
+    _BATCH_LINES = 4096
+    _SEPARATOR_QUOTES = 2 * (len(ALERTS_COLUMNS) - 1)
+
+    def __init__(self, sink: TextIO) -> None:
+        self._sink = sink
+        self._pending: list[str] = []
+        self.write(ALERTS_COLUMNS)
+
+    def write(self, values: Sequence[str]) -> None:
+        joined = '","'.join(values)
+        if joined.count('"') != self._SEPARATOR_QUOTES:
+            joined = '","'.join(value.replace('"', '""') for value in values)
+        self._pending.append(f'"{joined}"\n')
+        if len(self._pending) >= self._BATCH_LINES:
+            self.flush()
+
+    def flush(self) -> None:
+        self._sink.write("".join(self._pending))
+        self._pending.clear()
+
+
+class _Audience:
+    """The digests of one tier: the national one plus one per subscribed state that has rows."""
+
+    def __init__(self, request: NotifierRequest, policy: NotifierPolicy, priority: str) -> None:
+        self._request = request
+        self._policy = policy
+        self._priority = priority
+        self.national_key = DigestKey(request.as_of, priority, SCOPE_ALL)
+        self.national = DigestAccumulator(line_budget(policy, request, self.national_key))
+        self.states: dict[str, DigestAccumulator] = {}
+
+    def add(self, values: ResultValues, days: int, lapsed: bool) -> None:
+        self.national.add(values, days, lapsed)
+        state = values[_STATE]
+        if state in self._policy.state_digest_states:
+            accumulator = self.states.get(state)
+            if accumulator is None:
+                key = self._state_key(state)
+                accumulator = self.states[state] = DigestAccumulator(
+                    line_budget(self._policy, self._request, key)
+                )
+            accumulator.add(values, days, lapsed)
+
+    def _state_key(self, state: str) -> DigestKey:
+        return DigestKey(self._request.as_of, self._priority, SCOPE_STATE, state)
+
+    def digests(self) -> list[Digest]:
+        if not self.national.total:
+            return []
+        built = [build_digest(self.national_key, self.national, self._request, self._policy)]
+        for state in sorted(self.states):
+            built.append(
+                build_digest(self._state_key(state), self.states[state], self._request, self._policy)
+            )
+        return built
+
+
+def collect_digests(
+    request: NotifierRequest,
+    policy: NotifierPolicy,
+    reader: ResultsReader,
+    alerts_writer: AlertsWriter,
+) -> tuple[list[Digest], dict[str, int], int]:
+    """Stream both results once, write the alerts CSV, and return (digests, alerts per tier, lapsed count).
+
+    The alerts CSV is committed only when both results were read completely.
+    """
+    audiences = {priority: _Audience(request, policy, priority) for priority in PRIORITIES}
+    alert_counts = dict.fromkeys(PRIORITIES, 0)
+    lapsed_count = 0
+    critical_max, high_max = policy.critical_max_days, policy.high_max_days
+    medium_max = policy.medium_max_days
+    with alerts_writer.open_sink(request.alerts_output) as sink:
+        alerts_csv = AlertsCsv(sink)
+        with reader.open_text(request.expiring_results) as stream:
+            for values, days in iter_result_rows(stream, request.expiring_results):
+                # The hot loop of a run (one pass per stage-2 row): plain comparisons first.
+                if days > medium_max:
+                    continue
+                if days < 0:
+                    row = AccreditationRow._make(values)
+                    raise MalformedResultsError(
+                        f"{request.expiring_results}: negative days_until_expiry {days} in {row}"
+                    )
+                priority = CRITICAL if days <= critical_max else HIGH if days <= high_max else MEDIUM
+                alert_counts[priority] += 1
+                alerts_csv.write((*values, priority))
+                audiences[priority].add(values, days, lapsed=False)
+        with reader.open_text(request.lapsed_results) as stream:
+            for values, days in iter_result_rows(stream, request.lapsed_results):
+                if days >= 0:
+                    row = AccreditationRow._make(values)
+                    raise MalformedResultsError(
+                        f"{request.lapsed_results}: lapsed row with days_until_expiry {days} >= 0 in {row}"
+                    )
+                lapsed_count += 1
+                audiences[CRITICAL].add(values, days, lapsed=True)
+        alerts_csv.flush()
+    digests = [digest for priority in PRIORITIES for digest in audiences[priority].digests()]
+    return digests, alert_counts, lapsed_count
+
+
+def publish_once(
+    digests: list[Digest], publisher: DigestPublisher, ledger: PublicationLedger
+) -> tuple[int, int]:
+    """Publish every digest the ledger has not seen; returns (published, skipped as duplicates).
+
+    A failed publish releases its claim and propagates, so a retry publishes exactly what is missing.
+    """
+    published = skipped = 0
+    for digest in digests:
+        log_keys = {"digest": digest.key.id, "listed": digest.listed, "omitted": digest.omitted}
+        if not ledger.claim(digest.key):
+            skipped += 1
+            logger.info({"message": "digest already published, skipped", **log_keys})
+            continue
+        try:
+            message_id = publisher.publish(digest)
+        except Exception:
+            logger.exception({"message": "publishing a digest failed", **log_keys})
+            ledger.release(digest.key)
+            raise
+        ledger.complete(digest.key, message_id)
+        published += 1
+        logger.info({"message": "digest published", "message_id": message_id, **log_keys})
+    return published, skipped
+
+
+def run_notifier(
+    request: NotifierRequest,
+    policy: NotifierPolicy,
+    reader: ResultsReader,
+    alerts_writer: AlertsWriter,
+    publisher: DigestPublisher,
+    ledger: PublicationLedger,
+) -> dict[str, object]:
+    """Stage 3 with the caller's adapters; returns the summary the success notification quotes."""
+    digests, alert_counts, lapsed_count = collect_digests(request, policy, reader, alerts_writer)
+    logger.info(
+        {
+            "message": "results classified",
+            "as_of": request.as_of.isoformat(),
+            "alerts": alert_counts,
+            "lapsed": lapsed_count,
+            "digests": [digest.key.id for digest in digests],
+        }
+    )
+    published, skipped = publish_once(digests, publisher, ledger)
+    return {
+        "as_of": request.as_of.isoformat(),
+        "run_id": request.run_id,
+        "alerts": alert_counts,
+        "lapsed": lapsed_count,
+        "messages_published": published,
+        "duplicates_skipped": skipped,
+        "alerts_output": request.alerts_output,
+    }

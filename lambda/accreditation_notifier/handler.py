@@ -1,0 +1,105 @@
+"""Lambda entry point of stage 3: validate the Step Functions event, wire the AWS adapters, run the core."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from accreditation_notifier.aws import (
+    DynamoDbLedger,
+    LazyClients,
+    S3AlertsWriter,
+    S3ResultsReader,
+    SnsPublisher,
+    parse_s3_uri,
+)
+from accreditation_notifier.core import run_notifier
+from accreditation_notifier.model import (
+    CRITICAL,
+    HIGH,
+    MEDIUM,
+    ConfigurationError,
+    NotifierPolicy,
+    NotifierRequest,
+)
+
+logger = Logger()
+
+DEFAULT_IDEMPOTENCY_TTL_DAYS = 30
+# Kept when the context cannot tell the remaining time (an IN_PROGRESS claim older than this is taken over).
+DEFAULT_IN_PROGRESS_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class NotifierSettings:
+    """Everything the function reads from its environment, validated once per invocation."""
+
+    topic_arns: dict[str, str]
+    idempotency_table: str
+    idempotency_ttl_days: int
+    policy: NotifierPolicy
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> NotifierSettings:
+        names = {CRITICAL: "CRITICAL_TOPIC_ARN", HIGH: "HIGH_TOPIC_ARN", MEDIUM: "MEDIUM_TOPIC_ARN"}
+        missing = [name for name in (*names.values(), "IDEMPOTENCY_TABLE") if not env.get(name, "").strip()]
+        if missing:
+            raise ConfigurationError(f"missing environment variables: {', '.join(missing)}")
+        raw_ttl = env.get("IDEMPOTENCY_TTL_DAYS", str(DEFAULT_IDEMPOTENCY_TTL_DAYS)).strip()
+        if not raw_ttl.isdigit() or int(raw_ttl) < 1:
+            raise ConfigurationError(f"IDEMPOTENCY_TTL_DAYS must be a positive integer, got {raw_ttl!r}")
+        return cls(
+            topic_arns={priority: env[name].strip() for priority, name in names.items()},
+            idempotency_table=env["IDEMPOTENCY_TABLE"].strip(),
+            idempotency_ttl_days=int(raw_ttl),
+            policy=NotifierPolicy.from_env(env),
+        )
+
+
+def parse_request(event: object) -> NotifierRequest:
+    """The event as a request; every location must be an s3:// URI (production_location a prefix)."""
+    request = NotifierRequest.from_event(event)
+    for field, location in request.locations.items():
+        parse_s3_uri(location, field=field, allow_prefix=field == "production_location")
+    return request
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, object]:
+    try:
+        return _notify(event, context)
+    except Exception:
+        # Logged here with the event's keys; re-raised so Step Functions sees the failure by error name.
+        logger.exception("notifier failed")
+        raise
+
+
+def _notify(event: object, context: LambdaContext) -> dict[str, object]:
+    request = parse_request(event)
+    settings = NotifierSettings.from_env(os.environ)
+    logger.append_keys(as_of=request.as_of.isoformat(), run_id=request.run_id)
+    remaining_ms = getattr(
+        context, "get_remaining_time_in_millis", lambda: DEFAULT_IN_PROGRESS_SECONDS * 1000
+    )()
+    clients = LazyClients()
+    summary = run_notifier(
+        request,
+        settings.policy,
+        reader=S3ResultsReader(clients),
+        alerts_writer=S3AlertsWriter(clients),
+        publisher=SnsPublisher(clients, settings.topic_arns),
+        ledger=DynamoDbLedger(
+            clients,
+            settings.idempotency_table,
+            run_id=request.run_id,
+            ttl_seconds=settings.idempotency_ttl_days * 86_400,
+            in_progress_seconds=max(1, remaining_ms // 1000) + 1,
+        ),
+    )
+    logger.info({"message": "notifier finished", **summary})
+    return summary

@@ -1,0 +1,269 @@
+"""Typed contracts of the notifier: request, policy, the rows it reads and the ports it talks through."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import NamedTuple, Protocol, TextIO
+
+CRITICAL = "critical"
+HIGH = "high"
+MEDIUM = "medium"
+PRIORITIES: tuple[str, ...] = (CRITICAL, HIGH, MEDIUM)
+
+# Columns of the stage-2 (expiring) and lapsed results, as Athena writes them.
+RESULT_COLUMNS: tuple[str, ...] = (
+    "facility_id",
+    "facility_name",
+    "state",
+    "accreditation_body",
+    "accreditation_id",
+    "valid_until",
+    "days_until_expiry",
+)
+ALERTS_COLUMNS: tuple[str, ...] = (*RESULT_COLUMNS, "priority")
+ALERTS_FILE_NAME = "accreditation_alerts.csv"
+LAPSED_FILE_NAME = "lapsed_accreditations.csv"
+
+# Message attribute names and values that SNS subscription filter policies match on.
+SCOPE_ALL = "all"
+SCOPE_STATE = "state"
+
+# SNS Publish limits: the message plus its attributes, in UTF-8 bytes; the e-mail subject, in characters.
+SNS_MAX_MESSAGE_BYTES = 262_144
+SNS_MAX_SUBJECT_CHARS = 100
+
+
+class NotifierError(Exception):
+    """A failure the invocation must surface (Step Functions catches it by name)."""
+
+
+class InvalidEventError(NotifierError, ValueError):
+    """The event does not match the notifier's contract."""
+
+
+class ConfigurationError(NotifierError):
+    """An environment variable the function needs is missing or invalid."""
+
+
+class ResultsNotFoundError(NotifierError):
+    """A results object named in the event does not exist."""
+
+
+class MalformedResultsError(NotifierError):
+    """A results file does not have the expected header or values."""
+
+
+class DigestInProgressError(NotifierError):
+    """Another invocation is publishing the same digest right now; retry later."""
+
+
+def _calendar_date(text: str) -> dt.date | None:
+    if not _ISO_DATE.fullmatch(text):
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_EVENT_LOCATIONS = ("expiring_results", "lapsed_results", "alerts_output", "production_location")
+
+
+@dataclass(frozen=True)
+class NotifierRequest:
+    """One notifier run, as Step Functions (or the local runner) describes it."""
+
+    as_of: dt.date
+    run_id: str
+    expiring_results: str
+    lapsed_results: str
+    alerts_output: str
+    production_location: str
+
+    @classmethod
+    def from_event(cls, event: object) -> NotifierRequest:
+        """Validate the event dict; every problem is reported at once, by field name."""
+        if not isinstance(event, Mapping):
+            raise InvalidEventError(f"event must be a JSON object, got {type(event).__name__}")
+        problems: list[str] = []
+        values: dict[str, str] = {}
+        for name in ("as_of", "run_id", *_EVENT_LOCATIONS):
+            value = event.get(name)
+            if value is None:
+                problems.append(f"{name}: missing")
+            elif not isinstance(value, str) or not value.strip():
+                problems.append(f"{name}: must be a non-empty string, got {value!r}")
+            else:
+                values[name] = value.strip()
+        as_of: dt.date | None = None
+        if "as_of" in values:
+            as_of = _calendar_date(values["as_of"])
+            if as_of is None:
+                problems.append(f"as_of: must be a calendar date YYYY-MM-DD, got {values['as_of']!r}")
+        if problems:
+            raise InvalidEventError("invalid notifier event: " + "; ".join(problems))
+        assert as_of is not None
+        production_location = values["production_location"]
+        if not production_location.endswith("/"):
+            production_location += "/"
+        return cls(
+            as_of=as_of,
+            run_id=values["run_id"],
+            expiring_results=values["expiring_results"],
+            lapsed_results=values["lapsed_results"],
+            alerts_output=values["alerts_output"],
+            production_location=production_location,
+        )
+
+    @property
+    def locations(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in _EVENT_LOCATIONS}
+
+    @property
+    def production_alerts(self) -> str:
+        return self.production_location + ALERTS_FILE_NAME
+
+    @property
+    def production_lapsed(self) -> str:
+        return self.production_location + LAPSED_FILE_NAME
+
+
+@dataclass(frozen=True)
+class NotifierPolicy:
+    """Tier bounds (days until expiry, inclusive), the states with their own subscribers, and SNS limits."""
+
+    critical_max_days: int
+    high_max_days: int
+    medium_max_days: int
+    state_digest_states: tuple[str, ...] = ()
+    message_max_bytes: int = SNS_MAX_MESSAGE_BYTES
+    subject_max_chars: int = SNS_MAX_SUBJECT_CHARS
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.critical_max_days < self.high_max_days < self.medium_max_days:
+            raise ConfigurationError(
+                "tier bounds must satisfy 0 <= critical < high < medium, got "
+                f"{self.critical_max_days}/{self.high_max_days}/{self.medium_max_days}"
+            )
+        normalized = tuple(sorted({s.strip().upper() for s in self.state_digest_states if s.strip()}))
+        object.__setattr__(self, "state_digest_states", normalized)
+        if self.message_max_bytes < 4096:
+            raise ConfigurationError(f"message_max_bytes must be at least 4096, got {self.message_max_bytes}")
+
+    def priority_of(self, days_until_expiry: int) -> str | None:
+        """The alert tier of an expiring accreditation, or None when it is outside every tier."""
+        if days_until_expiry < 0 or days_until_expiry > self.medium_max_days:
+            return None
+        if days_until_expiry <= self.critical_max_days:
+            return CRITICAL
+        if days_until_expiry <= self.high_max_days:
+            return HIGH
+        return MEDIUM
+
+    def day_range(self, priority: str) -> tuple[int, int]:
+        """Inclusive (first, last) days until expiry of a tier."""
+        return {
+            CRITICAL: (0, self.critical_max_days),
+            HIGH: (self.critical_max_days + 1, self.high_max_days),
+            MEDIUM: (self.high_max_days + 1, self.medium_max_days),
+        }[priority]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> NotifierPolicy:
+        bounds = {}
+        for name in ("CRITICAL_MAX_DAYS", "HIGH_MAX_DAYS", "MEDIUM_MAX_DAYS"):
+            raw = env.get(name, "").strip()
+            try:
+                bounds[name] = int(raw)
+            except ValueError:
+                raise ConfigurationError(
+                    f"environment variable {name} must be an integer, got {raw!r}"
+                ) from None
+        return cls(
+            critical_max_days=bounds["CRITICAL_MAX_DAYS"],
+            high_max_days=bounds["HIGH_MAX_DAYS"],
+            medium_max_days=bounds["MEDIUM_MAX_DAYS"],
+            state_digest_states=tuple(env.get("STATE_DIGEST_STATES", "").split(",")),
+        )
+
+
+class AccreditationRow(NamedTuple):
+    """One row of the expiring or lapsed results, as text (NULL values arrive as empty strings).
+
+    A tuple, not a dataclass: a million of them are made per run, and it writes straight back to CSV.
+    """
+
+    facility_id: str
+    facility_name: str
+    state: str
+    accreditation_body: str
+    accreditation_id: str
+    valid_until: str
+    days_until_expiry: str
+
+
+@dataclass(frozen=True)
+class DigestKey:
+    """What makes a digest unique across runs and retries: one per as-of, tier and audience."""
+
+    as_of: dt.date
+    priority: str
+    scope: str
+    state: str | None = None
+
+    @property
+    def id(self) -> str:
+        parts = [self.as_of.isoformat(), self.priority, self.scope]
+        if self.state is not None:
+            parts.append(self.state)
+        return "#".join(parts)
+
+
+@dataclass(frozen=True)
+class Digest:
+    key: DigestKey
+    subject: str
+    message: str
+    attributes: dict[str, str]
+    # Rows counted in the digest and rows left out of its text because of the size limit.
+    listed: int
+    omitted: int
+
+    @property
+    def topic(self) -> str:
+        return self.key.priority
+
+
+class ResultsReader(Protocol):
+    def open_text(self, location: str) -> AbstractContextManager[TextIO]:
+        """A text stream (newline='') over a results CSV; ResultsNotFoundError when it does not exist."""
+        ...
+
+
+class AlertsWriter(Protocol):
+    def open_sink(self, location: str) -> AbstractContextManager[TextIO]:
+        """A text sink that becomes the object at `location` only when the block exits cleanly."""
+        ...
+
+
+class DigestPublisher(Protocol):
+    def publish(self, digest: Digest) -> str:
+        """Send the digest to its tier's topic; returns the message id. Errors propagate."""
+        ...
+
+
+class PublicationLedger(Protocol):
+    def claim(self, key: DigestKey) -> bool:
+        """True when this invocation may publish the digest; False when it was already published."""
+        ...
+
+    def complete(self, key: DigestKey, message_id: str) -> None: ...
+
+    def release(self, key: DigestKey) -> None:
+        """Forget an unfinished claim so that a retry publishes the digest."""
+        ...

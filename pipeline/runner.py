@@ -1,0 +1,298 @@
+"""The local twin of the state machine: runs every stage of pipeline.stages on embedded engines."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pipeline import layout
+from pipeline.errors import UsageError
+from pipeline.settings import DEFAULT_ALERT_POLICY, DEFAULT_CURATION_POLICY, AlertPolicy, CurationPolicy
+from pipeline.sql_files import stage_parameters
+from pipeline.stages import PIPELINE_WAVES, RESULT_STAGES, Stage, StageKind
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    inputs: tuple[Path, ...]
+    as_of: date
+    out: Path
+    rebuild: bool = False
+    alert_policy: AlertPolicy = DEFAULT_ALERT_POLICY
+    curation_policy: CurationPolicy = DEFAULT_CURATION_POLICY
+    state_digest_states: tuple[str, ...] = ()
+
+
+@dataclass
+class StageRecord:
+    name: str
+    title: str
+    seconds: float
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class PipelineFailed(Exception):
+    """A stage failed; the status notification has been sent and the summary written."""
+
+    def __init__(self, stage: str, cause: BaseException) -> None:
+        super().__init__(f"stage {stage!r} failed: {cause}")
+        self.stage = stage
+        self.cause = cause
+
+
+class LocalRun:
+    """One execution: the same stages, in the same order, as one state machine execution."""
+
+    def __init__(self, request: RunRequest) -> None:
+        self.request = request
+        self.as_of = request.as_of.isoformat()
+        self.run_id = f"local-{self.as_of}-{uuid.uuid4().hex[:8]}"
+        self.layout = layout.LocalLayout(request.out)
+        self.records: list[StageRecord] = []
+        self.curation_report: dict[str, Any] = {}
+        self.query_results: dict[str, dict[str, Any]] = {}  # stage name -> {rows, location}
+        self.notifier_summary: dict[str, Any] = {}
+        self.production_files: dict[str, str] = {}
+        self._spark = None
+        self._athena = None
+        self._handlers: dict[StageKind, Callable[[Stage], dict[str, Any]]] = {
+            StageKind.CURATE: self._curate,
+            StageKind.CATALOG: self._catalog,
+            StageKind.ATHENA_QUERY: self._query,
+            StageKind.NOTIFY: self._notify,
+            StageKind.PUBLISH: self._publish,
+            StageKind.REPORT: self._report_success,
+        }
+
+    # ------------------------------------------------------------------ orchestration
+    def execute(self) -> dict[str, Any]:
+        from pipeline.local.landing import land_inputs
+
+        failed_stage = "land_inputs"
+        try:
+            with self._timed("land_inputs", "Land inputs in raw/") as detail:
+                landed = land_inputs(list(self.request.inputs), self.layout.zone(layout.RAW))
+                detail["arrived"] = [item.raw_path.name for item in landed if item.arrived]
+                detail["already_there"] = [item.raw_path.name for item in landed if not item.arrived]
+            for wave in PIPELINE_WAVES:
+                for stage in wave:
+                    failed_stage = stage.name
+                    with self._timed(stage.name, stage.title) as detail:
+                        detail.update(self._handlers[stage.kind](stage))
+        except Exception as error:
+            self._report_failure(failed_stage, error)
+            summary = self._summary(status="FAILED", failed_stage=failed_stage, error=error)
+            self._write_summary(summary)
+            raise PipelineFailed(failed_stage, error) from error
+        finally:
+            self._stop_engines()
+        summary = self._summary(status="SUCCEEDED")
+        self._write_summary(summary)
+        return summary
+
+    @contextmanager
+    def _timed(self, name: str, title: str) -> Iterator[dict[str, Any]]:
+        detail: dict[str, Any] = {}
+        started = time.perf_counter()
+        try:
+            yield detail
+        finally:
+            self.records.append(StageRecord(name, title, round(time.perf_counter() - started, 3), detail))
+
+    def _stop_engines(self) -> None:
+        if self._athena is not None:
+            self._athena.connection.close()
+
+    # ------------------------------------------------------------------ stages
+    def _curate(self, stage: Stage) -> dict[str, Any]:
+        from glue_jobs import curate_facilities as curation
+        from pipeline.local.spark import start_spark
+
+        with self._timed("spark_startup", "Start the local Spark session (once per run)"):
+            self._spark = start_spark()
+        options = curation.CurationOptions(
+            raw_location=_folder_uri(self.layout.zone(layout.RAW)),
+            curated_location=_folder_uri(self.layout.zone(layout.CURATED)),
+            quarantine_location=_folder_uri(self.layout.zone(layout.QUARANTINE)),
+            as_of=self.as_of,
+            run_id=self.run_id,
+            max_rejected_ratio=self.request.curation_policy.max_rejected_ratio,
+            database="local",
+            rebuild=self.request.rebuild,
+        )
+        self.curation_report = curation.run(self._spark, options, catalog=self._local_catalog())
+        counts = self.curation_report["counts"]
+        accounted = counts["curated"] + counts["quarantined"] + counts["superseded"]
+        if accounted != counts["input_lines"]:
+            raise RuntimeError(
+                f"row conservation broken: {counts['input_lines']} input lines but {counts['curated']} curated "
+                f"+ {counts['quarantined']} quarantined + {counts['superseded']} superseded = {accounted}"
+            )
+        return {"rows": self.curation_report["facilities"], **counts}
+
+    def _catalog(self, stage: Stage) -> dict[str, Any]:
+        from glue_jobs import curate_facilities as curation
+        from pipeline.local.athena import LocalAthena
+
+        catalog = self._local_catalog()
+        crawled = bool(self.curation_report.get("crawler_required"))
+        if crawled:
+            # The crawler stand-in: catalogs the tables from the Parquet the job just wrote.
+            curation.crawl_locally(self._spark, catalog)
+        self._athena = LocalAthena()
+        for table in (layout.FACILITIES_TABLE, layout.DATA_QUALITY_TABLE):
+            self._athena.register_table(table, catalog.partitions(table))
+        return {"crawler_ran": crawled, "tables": [layout.FACILITIES_TABLE, layout.DATA_QUALITY_TABLE]}
+
+    def _query(self, stage: Stage) -> dict[str, Any]:
+        assert stage.sql_file is not None
+        query_execution_id = f"{self.run_id}-{stage.name}"
+        output = self.layout.zone(layout.ATHENA_RESULTS) / f"{query_execution_id}.csv"
+        values = {
+            "as_of": self.as_of,
+            "snapshot_date": self.as_of,
+            "expiring_window_months": self.request.alert_policy.expiring_window_months,
+        }
+        result = self._athena.run_query(stage.sql_file, stage_parameters(stage, values), output)
+        self.query_results[stage.name] = {"rows": result.row_count, "location": str(result.path)}
+        return {"rows": result.row_count, "output": _relative(result.path, self.layout.root)}
+
+    def _notify(self, stage: Stage) -> dict[str, Any]:
+        from pipeline.local.notifier_adapters import notify_locally
+
+        results_zone = self.layout.zone(layout.ATHENA_RESULTS)
+        event = {
+            "as_of": self.as_of,
+            "run_id": self.run_id,
+            "expiring_results": self.query_results["expiring_accreditations"]["location"],
+            "lapsed_results": self.query_results["lapsed_accreditations"]["location"],
+            "alerts_output": str(results_zone / "notifier" / self.run_id / stage.result_file),
+            "production_location": str(self.layout.zone(layout.PRODUCTION) / layout.production_prefix(self.as_of)),
+        }
+        self.notifier_summary = notify_locally(
+            event, self.layout.root, self.request.alert_policy, self.request.state_digest_states
+        )
+        alerts = self.notifier_summary["alerts"]
+        return {"rows": sum(alerts.values()), **self.notifier_summary}
+
+    def _publish(self, stage: Stage) -> dict[str, Any]:
+        production = self.layout.zone(layout.PRODUCTION)
+        sources = {name: result["location"] for name, result in self.query_results.items()}
+        sources["notify_alerts"] = self.notifier_summary["alerts_output"]
+        for result_stage in RESULT_STAGES:
+            source = Path(sources[result_stage.name])
+            for prefix in (layout.production_prefix(self.as_of), layout.LATEST_PREFIX):
+                target = production / prefix / result_stage.result_file
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, target)
+            self.production_files[result_stage.result_file] = _relative(
+                production / layout.production_prefix(self.as_of) / result_stage.result_file, self.layout.root
+            )
+        return {"files": len(self.production_files)}
+
+    def _report_success(self, stage: Stage) -> dict[str, Any]:
+        from pipeline.local.notifier_adapters import write_outbox_message
+
+        counts = self.curation_report["counts"]
+        alerts = self.notifier_summary["alerts"]
+        subject = f"Accreditation pipeline succeeded for {self.as_of}"
+        message = "\n".join(
+            [
+                f"Run {self.run_id} succeeded for as-of {self.as_of}.",
+                f"Facilities: {self.curation_report['facilities']}",
+                f"Expiring within {self.request.alert_policy.expiring_window_months} months: "
+                f"{self.query_results['expiring_accreditations']['rows']}",
+                f"Alerts: critical {alerts['critical']}, high {alerts['high']}, medium {alerts['medium']}",
+                f"Lapsed: {self.notifier_summary['lapsed']}",
+                f"Quarantined input lines: {counts['quarantined']}",
+                f"Results: {self.layout.zone(layout.PRODUCTION) / layout.production_prefix(self.as_of)}",
+            ]
+        )
+        path = write_outbox_message(
+            self.layout.notifications,
+            f"{self.as_of}.status",
+            "status",
+            subject,
+            message,
+            {"status": "SUCCEEDED", "as_of": self.as_of},
+        )
+        return {"notification": path.name}
+
+    def _report_failure(self, failed_stage: str, error: BaseException) -> None:
+        from pipeline.local.notifier_adapters import write_outbox_message
+
+        write_outbox_message(
+            self.layout.notifications,
+            f"{self.as_of}.status",
+            "status",
+            f"Accreditation pipeline FAILED for {self.as_of} at {failed_stage}"[:100],
+            f"Run {self.run_id} failed in state {failed_stage}.\nError: {type(error).__name__}\nCause: {error}",
+            {"status": "FAILED", "as_of": self.as_of},
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def _local_catalog(self):
+        from glue_jobs import curate_facilities as curation
+
+        return curation.LocalFileCatalog(_folder_uri(self.layout.zone(layout.CURATED)))
+
+    def _summary(self, status: str, failed_stage: str | None = None, error: BaseException | None = None):
+        counts = self.curation_report.get("counts", {})
+        summary: dict[str, Any] = {
+            "status": status,
+            "as_of": self.as_of,
+            "run_id": self.run_id,
+            "out": str(self.layout.root),
+            "stages": [asdict(record) for record in self.records],
+            "data_quality": counts,
+            "rows": {name: result["rows"] for name, result in self.query_results.items()},
+            "alerts": self.notifier_summary.get("alerts", {}),
+            "lapsed": self.notifier_summary.get("lapsed"),
+            "production_files": self.production_files,
+        }
+        if failed_stage:
+            summary["failed_stage"] = failed_stage
+            summary["error"] = f"{type(error).__name__}: {error}"
+        return summary
+
+    def _write_summary(self, summary: dict[str, Any]) -> None:
+        self.layout.run_summary.parent.mkdir(parents=True, exist_ok=True)
+        self.layout.run_summary.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def validate_request(request: RunRequest) -> None:
+    """Reject what a user can fix before any engine starts."""
+    for path in request.inputs:
+        if not path.is_file():
+            raise UsageError(f"input file not found: {path}")
+    try:
+        request.out.mkdir(parents=True, exist_ok=True)
+        probe = request.out / ".write-probe"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise UsageError(f"cannot write to the out folder {request.out}: {error.strerror or error}") from error
+
+
+def run_pipeline(request: RunRequest) -> dict[str, Any]:
+    validate_request(request)
+    return LocalRun(request).execute()
+
+
+def _folder_uri(path: Path) -> str:
+    return str(path.resolve()) + "/"
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve().parent))
+    except ValueError:
+        return str(path)

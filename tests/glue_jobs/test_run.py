@@ -1,0 +1,211 @@
+"""run() on local folders: incremental snapshots, reruns, late files, encodings, threshold, drift."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from glue_jobs import curate_facilities as job
+
+pytestmark = pytest.mark.spark
+
+
+def _rows(spark, zones, table="facilities", snapshot="2026-12-01"):
+    location = job.local_table_partitions(str(zones.curated), table)[snapshot]
+    return sorted(
+        (r.asDict(recursive=True) for r in spark.read.parquet(location).collect()),
+        key=lambda r: (r["facility_id"], r.get("field", "")),
+    )
+
+
+def _first_run(spark, zones, as_of="2026-12-01", run_id="r1", **overrides):
+    report = job.run(spark, zones.options(as_of, run_id, **overrides))
+    if report["crawler_required"]:
+        job.run_local_crawler(str(zones.curated))
+    return report
+
+
+def test_first_run_reports_counts_asks_for_the_crawler_and_conserves_rows(spark, zones, caplog):
+    zones.arrive_sample("day1.ndjson")
+    zones.arrive_sample("rejects.ndjson")
+    with caplog.at_level(logging.INFO, logger="curate_facilities"):
+        report = job.run(spark, zones.options("2026-12-01", "r1"))
+
+    assert report["crawler_required"] and report["first_run"] and not report["schema_changed"]
+    assert {k: report[k] for k in ("input_lines", "blank_lines", "curated", "quarantined", "superseded")} == {
+        "input_lines": 13,
+        "blank_lines": 1,
+        "curated": 6,
+        "quarantined": 6,
+        "superseded": 1,
+    }
+    assert report["input_lines"] == report["curated"] + report["quarantined"] + report["superseded"]
+    assert report["facilities"] == 6 and report["carried_forward"] == 0
+    assert report["quarantine_reasons"] == {
+        "invalid_json": 1,
+        "missing_facility_id": 3,
+        "not_a_json_object": 1,
+        "schema_mismatch": 1,
+    }
+    # Schema drift: counted, reported and logged.
+    assert report["unknown_fields"] == 1 and report["schema_drift"] == {"ownership": 1}
+    logged = [json.loads(r.getMessage()) for r in caplog.records]
+    assert {
+        "event": "schema_drift",
+        "snapshot_date": "2026-12-01",
+        "unknown_fields": {"ownership": 1},
+    } in logged
+    assert any(e["event"] == "conservation" and e["superseded"] == 1 for e in logged)
+
+    stored = json.loads(
+        (zones.curated / "_reports/snapshot_date=2026-12-01/curation_report.json").read_text()
+    )
+    assert stored == report
+
+    quarantine = [
+        json.loads(line)
+        for path in sorted(zones.quarantine.rglob("*.json"))
+        for line in path.read_text().splitlines()
+    ]
+    assert sorted((q["line_number"], q["reason"]) for q in quarantine) == [
+        (2, "invalid_json"),
+        (3, "not_a_json_object"),
+        (4, "missing_facility_id"),
+        (5, "missing_facility_id"),
+        (6, "missing_facility_id"),
+        (7, "schema_mismatch"),
+    ]
+    assert {q["source_file"] for q in quarantine} == {str(zones.raw / "rejects.ndjson")}
+    assert quarantine[0]["run_id"] == "r1" and quarantine[0]["snapshot_date"] == "2026-12-01"
+    assert {q["raw_line"] for q in quarantine} >= {'[{"facility_id": "FAC012"}]'}
+
+
+def test_rerun_of_the_same_as_of_replaces_the_snapshot_with_the_same_rows(spark, zones):
+    zones.arrive_sample("day1.ndjson")
+    _first_run(spark, zones)
+    first = _rows(spark, zones)
+    first_issues = _rows(spark, zones, "data_quality_issues")
+
+    report = job.run(spark, zones.options("2026-12-01", "r2"))
+
+    assert not report["crawler_required"]
+    assert _rows(spark, zones) == first and _rows(spark, zones, "data_quality_issues") == first_issues
+    assert len({r["facility_id"] for r in first}) == len(first) == 5
+    # Exactly one run folder per snapshot remains: the catalog's.
+    folders = sorted(p.name for p in (zones.curated / "facilities/snapshot_date=2026-12-01").iterdir())
+    assert folders == ["run_id=r2"]
+
+
+def test_incremental_run_reads_only_new_files_and_carries_the_rest_forward(spark, zones):
+    zones.arrive_sample("day1.ndjson")
+    _first_run(spark, zones)
+    zones.arrive_sample("day2_updates.ndjson")
+
+    report = job.run(spark, zones.options("2026-12-02", "r2"))
+
+    assert report["base_snapshot"] == "2026-12-01"
+    assert report["new_raw_files"] == [str(zones.raw / "day2_updates.ndjson")]
+    assert (report["input_lines"], report["curated"], report["carried_forward"], report["facilities"]) == (
+        2,
+        2,
+        4,
+        6,
+    )
+    rows = {r["facility_id"]: r for r in _rows(spark, zones, snapshot="2026-12-02")}
+    assert rows["FAC002"]["employee_count"] == 40 and rows["FAC002"]["source_line"] == 1
+    assert rows["FAC001"]["source_line"] == 6  # carried forward with its lineage
+    issues = _rows(spark, zones, "data_quality_issues", snapshot="2026-12-02")
+    assert "FAC002" not in {i["facility_id"] for i in issues}  # its old issues left with its old row
+    assert set(job.local_table_partitions(str(zones.curated), "facilities")) == {"2026-12-01", "2026-12-02"}
+
+
+def test_a_late_file_wins_by_arrival_not_by_name(spark, zones):
+    zones.arrive(
+        "b_2026-12-02.ndjson", '{"facility_id": "F1", "facility_name": "newer name, earlier arrival"}\n'
+    )
+    zones.arrive("a_2026-11-30.ndjson", '{"facility_id": "F1", "facility_name": "late arrival"}\n')
+    _first_run(spark, zones)
+    assert [r["facility_name"] for r in _rows(spark, zones)] == ["late arrival"]
+
+    zones.arrive("c_late.ndjson", '{"facility_id": "F2", "facility_name": "arrived after the snapshot"}\n')
+    report = job.run(spark, zones.options("2026-12-01", "r2"))
+    assert report["new_raw_files"][-1].endswith("c_late.ndjson")
+    assert [r["facility_id"] for r in _rows(spark, zones)] == ["F1", "F2"]
+
+
+def test_gzip_bom_and_crlf_input_with_exact_line_numbers(spark, zones):
+    text = '{"facility_id": "G1"}\n\n{"facility_id": "G2"}\nnot json\n'
+    zones.arrive("plain_bom_crlf.ndjson", text, bom=True, crlf=True)
+    zones.arrive("compressed.ndjson.gz", text.replace("G", "Z"), gz=True, bom=True, crlf=True)
+    report = _first_run(spark, zones)
+    assert (report["input_lines"], report["blank_lines"], report["quarantined"]) == (6, 2, 2)
+    lineage = {
+        r["facility_id"]: (r["source_file"].rsplit("/", 1)[1], r["source_line"]) for r in _rows(spark, zones)
+    }
+    assert lineage == {
+        "G1": ("plain_bom_crlf.ndjson", 1),
+        "G2": ("plain_bom_crlf.ndjson", 3),
+        "Z1": ("compressed.ndjson.gz", 1),
+        "Z2": ("compressed.ndjson.gz", 3),
+    }
+
+
+def test_line_numbers_stay_exact_when_a_file_is_split_across_partitions(spark, zones):
+    lines = [json.dumps({"facility_id": f"S{i:03d}", "facility_name": "x" * 40}) for i in range(1, 201)]
+    zones.arrive("big.ndjson", "\n".join(lines) + "\n")
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "2048")
+    spark.conf.set("spark.sql.files.openCostInBytes", "0")
+    try:
+        _first_run(spark, zones)
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+        spark.conf.unset("spark.sql.files.openCostInBytes")
+    assert [(r["facility_id"], r["source_line"]) for r in _rows(spark, zones)] == [
+        (f"S{i:03d}", i) for i in range(1, 201)
+    ]
+
+
+def test_rejected_ratio_above_threshold_fails_clearly_and_publishes_nothing(spark, zones):
+    zones.arrive_sample("rejects.ndjson")
+    with pytest.raises(
+        job.CurationError, match=r"6 of 7 input lines rejected .*max_rejected_ratio of 5\.00%"
+    ):
+        job.run(spark, zones.options("2026-12-01", "r1", max_rejected_ratio=0.05))
+    assert job.snapshot_dates(job.LocalStorage(), str(zones.curated)) == []
+    assert not (zones.curated / "facilities").exists()
+    assert list(zones.quarantine.rglob("*.json"))  # the rejected lines are kept for inspection
+
+
+def test_an_earlier_as_of_is_refused_unless_rebuild(spark, zones):
+    zones.arrive_sample("day1.ndjson")
+    _first_run(spark, zones, as_of="2026-12-05")
+    with pytest.raises(job.CurationError, match=r"earlier than the latest snapshot 2026-12-05.*rebuild=true"):
+        job.run(spark, zones.options("2026-12-01", "r2"))
+
+    report = job.run(spark, zones.options("2026-12-01", "r3", rebuild=True))
+    assert report["base_snapshot"] is None and report["curated"] == 5
+    assert set(job.local_table_partitions(str(zones.curated), "facilities")) == {"2026-12-01", "2026-12-05"}
+
+
+def test_schema_change_in_the_catalog_asks_for_the_crawler(spark, zones):
+    zones.arrive_sample("day1.ndjson")
+    _first_run(spark, zones)
+    catalog = job.LocalCatalog(str(zones.curated))
+    document = catalog.read_table("facilities")
+    catalog.write_table("facilities", document["columns"][:-1], document["partitions"])
+
+    report = job.run(spark, zones.options("2026-12-02", "r2"))
+    assert report["crawler_required"] and report["schema_changed"] and not report["first_run"]
+    assert "2026-12-02" not in job.local_table_partitions(str(zones.curated), "facilities")
+    job.run_local_crawler(str(zones.curated))
+    assert "2026-12-02" in job.local_table_partitions(str(zones.curated), "facilities")
+
+
+def test_no_new_files_carries_the_whole_previous_snapshot(spark, zones):
+    zones.arrive_sample("day1.ndjson")
+    _first_run(spark, zones)
+    report = job.run(spark, zones.options("2026-12-02", "r2"))
+    assert (report["input_lines"], report["carried_forward"], report["new_raw_files"]) == (0, 5, [])
+    assert _rows(spark, zones, snapshot="2026-12-02") == _rows(spark, zones)

@@ -1,0 +1,203 @@
+"""Pure transforms of the Glue job on small DataFrames: parsing, quarantine reasons, normalisation, dedupe."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from glue_jobs import curate_facilities as job
+
+pytestmark = pytest.mark.spark
+
+
+def _record(**fields: object) -> str:
+    return json.dumps({"facility_id": "F1", "facility_name": "A", **fields})
+
+
+def _curated(lines_frame, *values: str) -> list:
+    return job.curate_records(job.parse_lines(lines_frame(*values))).orderBy("source_line").collect()
+
+
+def test_line_kinds_and_quarantine_reasons(lines_frame):
+    parsed = job.parse_lines(
+        lines_frame(
+            _record(),
+            "",
+            "   \t",
+            '{"facility_id": "F2"',
+            '[{"facility_id": "F3"}]',
+            "42",
+            '{"facility_id": "F4"} trailing',
+            '{"facility_name": "no id"}',
+            '{"facility_id": null}',
+            '{"facility_id": "  "}',
+            '{"facility_id": "F5", "location": "Main St"}',
+        )
+    )
+    got = [(r["line_kind"], r["reason"]) for r in parsed.orderBy("source_line").collect()]
+    assert got == [
+        ("record", None),
+        ("blank", None),
+        ("blank", None),
+        ("quarantined", job.REASON_INVALID_JSON),
+        ("quarantined", job.REASON_NOT_OBJECT),
+        ("quarantined", job.REASON_NOT_OBJECT),
+        ("quarantined", job.REASON_INVALID_JSON),
+        ("quarantined", job.REASON_MISSING_ID),
+        ("quarantined", job.REASON_MISSING_ID),
+        ("quarantined", job.REASON_MISSING_ID),
+        ("quarantined", job.REASON_SCHEMA_MISMATCH),
+    ]
+
+
+def test_quarantine_rows_keep_the_whole_line_with_file_and_line(lines_frame):
+    parsed = job.parse_lines(lines_frame(_record(), "not json", source_file="s3://raw/x.ndjson"))
+    rows = job.quarantine_records(parsed, "run-1", "2026-12-01").collect()
+    assert [r.asDict() for r in rows] == [
+        {
+            "reason": job.REASON_INVALID_JSON,
+            "source_file": "s3://raw/x.ndjson",
+            "line_number": 2,
+            "raw_line": "not json",
+            "run_id": "run-1",
+            "snapshot_date": "2026-12-01",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [(" tx ", "TX"), ("Ca", "CA"), ("", "UNKNOWN"), ("   ", "UNKNOWN"), (None, "UNKNOWN")],
+)
+def test_state_is_trimmed_upper_cased_and_defaults_to_unknown(lines_frame, state, expected):
+    location = {"city": "X"} if state is None else {"state": state}
+    assert _curated(lines_frame, _record(location=location))[0]["state"] == expected
+
+
+def test_missing_location_gives_unknown_state(lines_frame):
+    assert _curated(lines_frame, _record())[0]["state"] == "UNKNOWN"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected", "issue"),
+    [
+        (250, 250, None),
+        (0, 0, None),
+        (-5, None, "negative"),
+        (12.5, None, "not_an_integer"),
+        (250.0, None, "not_an_integer"),
+        ("250", None, "not_an_integer"),
+        (True, None, "not_an_integer"),
+        (3_000_000_000, None, "out_of_range"),
+        (None, None, "missing"),
+    ],
+)
+def test_employee_count_must_be_a_non_negative_json_integer(lines_frame, raw, expected, issue):
+    frame = lines_frame(_record(employee_count=raw))
+    parsed = job.parse_lines(frame)
+    assert job.curate_records(parsed).collect()[0]["employee_count"] == expected
+    issues = [(r["field"], r["issue"]) for r in job.data_quality_issues(parsed).collect()]
+    assert issues == ([("employee_count", issue)] if issue else [])
+
+
+def test_services_are_trimmed_distinct_non_blank_in_first_occurrence_order(lines_frame):
+    services = [" Surgery", "Radiology ", "", "   ", None, "Surgery", "Radiology"]
+    got = _curated(lines_frame, _record(services=services), _record(), _record(services=["  "]))
+    assert [r["services"] for r in got] == [["Surgery", "Radiology"], [], []]
+
+
+@pytest.mark.parametrize(
+    ("valid_until", "expected"),
+    [
+        ("2026-12-31", dt.date(2026, 12, 31)),
+        ("2028-02-29", dt.date(2028, 2, 29)),
+        ("2026-02-30", None),
+        ("2027-02-29", None),
+        ("2026-13-01", None),
+        ("2026-00-10", None),
+        ("12/31/2026", None),
+        ("2026-1-5", None),
+        ("2026-12-31T00:00:00", None),
+        (" 2026-12-31", None),
+        ("31-12-2026", None),
+        (20261231, None),
+    ],
+)
+def test_valid_until_must_be_a_real_calendar_date(lines_frame, valid_until, expected):
+    accreditation = {"accreditation_body": " JC ", "accreditation_id": " J1 ", "valid_until": valid_until}
+    parsed = job.parse_lines(lines_frame(_record(accreditations=[accreditation])))
+    row = job.curate_records(parsed).collect()[0]
+    assert row["accreditations"][0].asDict() == {
+        "accreditation_body": "JC",
+        "accreditation_id": "J1",
+        "valid_until": expected,
+    }
+    issues = [r.asDict() for r in job.data_quality_issues(parsed).collect() if r["field"] != "employee_count"]
+    if expected is None:
+        assert issues == [
+            {
+                "facility_id": "F1",
+                "source_file": "s3://raw/a.ndjson",
+                "source_line": 1,
+                "field": "accreditations[0].valid_until",
+                "issue": "not_a_calendar_date",
+                "raw_value": str(valid_until),
+                "file_order": 0,
+            }
+        ]
+    else:
+        assert issues == []
+
+
+def test_calendar_dates_never_raise_under_ansi_mode(spark, lines_frame):
+    spark.conf.set("spark.sql.ansi.enabled", "true")
+    try:
+        test_valid_until_must_be_a_real_calendar_date(lines_frame, "2026-02-30", None)
+    finally:
+        spark.conf.set("spark.sql.ansi.enabled", "false")
+
+
+def test_later_file_wins_then_later_line_within_a_file(spark, lines_frame):
+    first = lines_frame(
+        _record(facility_name="file0-line1"), _record(facility_name="file0-line2"), file_order=0
+    )
+    second = lines_frame(
+        _record(facility_name="file1-line1"), json.dumps({"facility_id": "F2"}), file_order=1
+    )
+    curated = job.curate_records(job.parse_lines(first.unionByName(second)))
+    latest = {r["facility_id"]: r["facility_name"] for r in job.latest_records(curated).collect()}
+    assert latest == {"F1": "file1-line1", "F2": None}
+
+    within = job.curate_records(job.parse_lines(first))
+    assert [r["facility_name"] for r in job.latest_records(within).collect()] == ["file0-line2"]
+
+
+def test_merge_carries_forward_facilities_not_replaced(lines_frame):
+    previous = job.latest_records(
+        job.curate_records(
+            job.parse_lines(
+                lines_frame(
+                    _record(facility_id="F1", facility_name="old"),
+                    _record(facility_id="F2", facility_name="kept"),
+                )
+            )
+        )
+    )
+    new = job.latest_records(
+        job.curate_records(
+            job.parse_lines(lines_frame(_record(facility_id="F1", facility_name="new"), file_order=5))
+        )
+    )
+    merged = {r["facility_id"]: r["facility_name"] for r in job.merge_snapshot(new, previous).collect()}
+    assert merged == {"F1": "new", "F2": "kept"}
+    assert job.merge_snapshot(new, previous).columns == list(job.FACILITY_COLUMNS)
+
+
+def test_unknown_top_level_fields_are_counted(lines_frame):
+    parsed = job.parse_lines(
+        lines_frame(_record(ownership="x", beds=3), _record(ownership="y"), '{"beds": 1}', "oops")
+    )
+    counts = {r["field"]: r["count"] for r in job.unknown_field_counts(parsed).collect()}
+    assert counts == {"ownership": 2, "beds": 1}
