@@ -37,17 +37,29 @@ class Spread:
         return cls(statistics.median(values), min(values), max(values), len(values))
 
     def text(self, unit: str = "s", digits: int = 2) -> str:
+        suffix = unit if unit == "x" else f" {unit}"
+        median = f"{self.median:,.{digits}f}{suffix}"
         if self.runs == 1:
-            return f"{self.median:.{digits}f} {unit}"
-        return f"{self.median:.{digits}f} {unit} ({self.low:.{digits}f}-{self.high:.{digits}f})"
+            return median
+        return f"{median} ({self.low:,.{digits}f}-{self.high:,.{digits}f})"
 
 
 def run_pipeline(input_path: Path, as_of: str, out: Path, log: Path, facilities: int) -> PipelineRun:
     """One fresh `python -m pipeline run` (new out folder, new Spark) as a user runs it."""
     if out.exists():
         shutil.rmtree(out)
-    command = [sys.executable, "-m", "pipeline", "run", "--input", str(input_path), "--as-of", as_of,
-               "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "run",
+        "--input",
+        str(input_path),
+        "--as-of",
+        as_of,
+        "--out",
+        str(out),
+    ]
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with log.open("w", encoding="utf-8") as handle:

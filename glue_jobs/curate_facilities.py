@@ -846,16 +846,18 @@ def layout_for_athena(snapshot: DataFrame, row_count: int) -> DataFrame:
 # --------------------------------------------------------------------------------------------
 
 
-def read_raw_lines(spark: SparkSession, files: Sequence[StoredObject]) -> DataFrame:
-    """Raw lines of the files (one pass; gz by extension), parsed and cached, with file and 1-based line.
+def read_raw_lines(spark: SparkSession, files: Sequence[StoredObject]) -> tuple[DataFrame, DataFrame]:
+    """Raw lines of the files (one pass; gz by extension), parsed (cached), with file and 1-based line.
 
-    Columns: source_file, file_order, source_line, value, record, employee_count_long, reason, line_kind.
+    Returns (lines, cached): lines has source_file, file_order, source_line, value, record,
+    employee_count_long, reason, line_kind; cached is the frame to unpersist when done.
     """
     if not files:
         empty = spark.createDataFrame(
             [], "source_file string, file_order int, source_line long, value string"
         )
-        return parse_lines(empty).cache()
+        parsed_empty = parse_lines(empty).cache()
+        return parsed_empty, parsed_empty
     scanned = spark.read.text([spark_path(f.uri) for f in files]).select(
         F.col("_metadata.file_path").alias("spark_file"),
         F.monotonically_increasing_id().alias("row_id"),
@@ -872,11 +874,9 @@ def read_raw_lines(spark: SparkSession, files: Sequence[StoredObject]) -> DataFr
         )
         .withColumn("source_line", F.col("o_first_line") + F.col("row_id") - F.col("o_first_row"))
         .drop("spark_file", "row_id", "o_file", "o_partition", "o_first_row", "o_first_line")
-        .cache()
     )
-    numbered.count()
-    parsed.unpersist()
-    return numbered
+    # Only the parse is cached; numbering is a broadcast join of a few rows, cheap to repeat per action.
+    return numbered, parsed
 
 
 def _line_offsets(spark: SparkSession, parsed: DataFrame, files: Sequence[StoredObject]) -> DataFrame:
@@ -940,14 +940,17 @@ def run(
     raw_root = options.raw_location
     listing = [o for o in raw_storage.list_objects(raw_root) if _is_raw_data_file(o, raw_root)]
     arrived = new_raw_files(listing, base)
-    lines = read_raw_lines(spark, arrived)
+    lines, cached_lines = read_raw_lines(spark, arrived)
 
-    kinds = {r["line_kind"]: r["count"] for r in lines.groupBy("line_kind").count().collect()}
+    tally = lines.groupBy("line_kind", "reason").count().collect()
+    kinds = {
+        kind: sum(r["count"] for r in tally if r["line_kind"] == kind)
+        for kind in {r["line_kind"] for r in tally}
+    }
+    reasons = {r["reason"]: r["count"] for r in tally if r["reason"] is not None}
     blank_lines = kinds.get("blank", 0)
     quarantined = kinds.get("quarantined", 0)
     input_lines = kinds.get("record", 0) + quarantined
-    rejected = lines.where(F.col("reason").isNotNull()).groupBy("reason").count().collect()
-    reasons = {r["reason"]: r["count"] for r in rejected}
 
     quarantine = quarantine_records(lines, run_id, as_of)
     quarantine_location = run_location(options.quarantine_location, None, as_of, run_id)
@@ -1060,7 +1063,7 @@ def run(
     _remove_other_runs(storage, join_uri(curated, DATA_QUALITY_TABLE), as_of, run_id)
     kept_quarantine = run_id if quarantined else None
     _remove_other_runs(quarantine_storage, options.quarantine_location, as_of, kept_quarantine)
-    for frame in (lines, latest, snapshot, issues):
+    for frame in (cached_lines, latest, snapshot, issues):
         frame.unpersist()
     LOG.info(json.dumps({"event": "curation_report", **report}))
     return report

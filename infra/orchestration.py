@@ -22,6 +22,8 @@ GLUE_TASK_MARGIN_SECONDS = 600
 # Starts that EventBridge and Scheduler cannot deliver at once (StartExecution throttled) retry this long.
 MAX_EVENT_AGE_SECONDS = 6 * 3600
 MAX_DELIVERY_ATTEMPTS = 20
+# The longest Step Functions allows: fewer GenerateDataKey calls per execution.
+KMS_DATA_KEY_REUSE_SECONDS = 900
 
 
 @dataclass
@@ -51,10 +53,12 @@ class OrchestrationArgs:
     athena_results_prefix: str = ATHENA_OUTPUT_PREFIX
 
 
-def start_execution_policy(state_machine_arn: str) -> dict:
-    """What EventBridge and Scheduler need to start this one state machine."""
+def start_execution_policy(state_machine_arn: str, kms_key_arn: str) -> dict:
+    """What EventBridge and Scheduler need to start this one state machine (its input is encrypted with
+    the machine's customer-managed key, so the caller generates the data key)."""
     return policies.document(
-        policies.statement("StartPipeline", ["states:StartExecution"], state_machine_arn)
+        policies.statement("StartPipeline", ["states:StartExecution"], state_machine_arn),
+        policies.statement("EncryptExecutionInput", ["kms:GenerateDataKey"], kms_key_arn),
     )
 
 
@@ -88,7 +92,13 @@ class Orchestration(pulumi.ComponentResource):
         machine_name = f"{args.resource_prefix}-pipeline"
         # Known before the machine exists, so the role's policy can name it without a dependency cycle.
         machine_arn = pulumi.Output.concat(
-            "arn:", args.partition, ":states:", args.region, ":", args.account_id, ":stateMachine:",
+            "arn:",
+            args.partition,
+            ":states:",
+            args.region,
+            ":",
+            args.account_id,
+            ":stateMachine:",
             machine_name,
         )
         settings = StateMachineSettings(
@@ -181,11 +191,19 @@ class Orchestration(pulumi.ComponentResource):
                 level="ALL",
             ),
             tracing_configuration=aws.sfn.StateMachineTracingConfigurationArgs(enabled=True),
+            # Definition and execution history (inputs, outputs, S3 URIs) under the stack's data key.
+            encryption_configuration=aws.sfn.StateMachineEncryptionConfigurationArgs(
+                type="CUSTOMER_MANAGED_KMS_KEY",
+                kms_key_id=args.kms_key_arn,
+                kms_data_key_reuse_period_seconds=KMS_DATA_KEY_REUSE_SECONDS,
+            ),
             # A policy not yet attached when the first execution starts would fail it (IAM propagation).
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy_resource]),
         )
 
-        start_policy = machine_arn.apply(lambda arn: json.dumps(start_execution_policy(arn)))
+        start_policy = pulumi.Output.all(machine_arn, args.kms_key_arn).apply(
+            lambda values: json.dumps(start_execution_policy(values[0], values[1]))
+        )
         events_role = aws.iam.Role(
             f"{name}-raw-arrival-role",
             name=f"{args.resource_prefix}-raw-arrival",

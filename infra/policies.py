@@ -52,6 +52,12 @@ KEY_LOGS_ACTIONS = (
 KEY_TOPIC_PUBLISH_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 KEY_DATA_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
 
+# CloudWatch Logs vended delivery reads the execution data of a state machine encrypted with the key
+# before writing it to the log group; Step Functions' role generates the data keys itself, so
+# Decrypt is all this service needs (AWS Step Functions encryption-at-rest guidance).
+LOG_DELIVERY_SERVICE = "delivery.logs.amazonaws.com"
+KEY_LOG_DELIVERY_ACTIONS = ("kms:Decrypt",)
+
 # Services that publish to the status topic by resource policy (no role of ours involved).
 ALARM_SERVICE = "cloudwatch.amazonaws.com"
 EVENTS_SERVICE = "events.amazonaws.com"
@@ -131,8 +137,9 @@ def data_key_policy(*, partition: str, region: str, account_id: str) -> Document
 
     The account statement delegates to IAM, so the roles of the Glue job, the crawler, the Lambda and the
     state machine use the key through their own policies. Services that act without a role of ours get
-    statements here: CloudWatch Logs (encrypted log groups), CloudWatch alarms and EventBridge (publishing
-    to the KMS-encrypted status topic). In a key policy `Resource: "*"` means this key.
+    statements here: CloudWatch Logs (encrypted log groups), CloudWatch Logs vended delivery (the state
+    machine's execution logs), CloudWatch alarms and EventBridge (publishing to the KMS-encrypted status
+    topic). In a key policy `Resource: "*"` means this key.
     """
     return document(
         statement(
@@ -153,6 +160,17 @@ def data_key_policy(*, partition: str, region: str, account_id: str) -> Document
                         f"arn:{partition}:logs:{region}:{account_id}:log-group:*"
                     )
                 }
+            },
+        ),
+        statement(
+            "LogDeliveryDecryptsStateMachineDataOfThisAccount",
+            KEY_LOG_DELIVERY_ACTIONS,
+            "*",
+            principal={"Service": LOG_DELIVERY_SERVICE},
+            # Confused-deputy guard: only deliveries that CloudWatch Logs makes for this account.
+            condition={
+                "StringEquals": {"aws:SourceAccount": account_id},
+                "ArnLike": {"aws:SourceArn": f"arn:{partition}:logs:{region}:{account_id}:*"},
             },
         ),
         statement(

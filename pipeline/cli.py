@@ -1,4 +1,4 @@
-"""Command line of the pipeline package: run locally, render the state machine, generate data, estimate cost."""
+"""Command line of the pipeline: run locally, render the state machine, generate data, estimate cost."""
 
 from __future__ import annotations
 
@@ -40,20 +40,43 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = commands.add_parser("run", help="run the whole pipeline locally")
-    run.add_argument("--input", dest="inputs", action="append", required=True, type=Path, metavar="PATH",
-                     help="raw NDJSON file (plain or .gz); repeat in arrival order, a later file wins")
-    run.add_argument("--as-of", type=_as_of, default=None, metavar="YYYY-MM-DD",
-                     help="the run's as-of date (default: today in UTC)")
-    run.add_argument("--out", type=Path, default=Path("out"), metavar="DIR", help="output folder (default ./out)")
-    run.add_argument("--rebuild", action="store_true",
-                     help="allow an as-of earlier than the latest existing snapshot")
-    run.add_argument("--max-rejected-ratio", type=_ratio, default=None, metavar="R",
-                     help="fail when more than this share of input lines is quarantined (default 0.05)")
-    run.add_argument("--state-digests", default="", metavar="TX,CA",
-                     help="also publish per-state digests for these states")
+    run.add_argument(
+        "--input",
+        dest="inputs",
+        action="append",
+        required=True,
+        type=Path,
+        metavar="PATH",
+        help="raw NDJSON file (plain or .gz); repeat in arrival order, a later file wins",
+    )
+    run.add_argument(
+        "--as-of",
+        type=_as_of,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the run's as-of date (default: today in UTC)",
+    )
+    run.add_argument(
+        "--out", type=Path, default=Path("out"), metavar="DIR", help="output folder (default ./out)"
+    )
+    run.add_argument(
+        "--rebuild", action="store_true", help="allow an as-of earlier than the latest existing snapshot"
+    )
+    run.add_argument(
+        "--max-rejected-ratio",
+        type=_ratio,
+        default=None,
+        metavar="R",
+        help="fail when more than this share of input lines is quarantined (default 0.05)",
+    )
+    run.add_argument(
+        "--state-digests", default="", metavar="TX,CA", help="also publish per-state digests for these states"
+    )
     run.set_defaults(handler=_run)
 
-    render = commands.add_parser("render-state-machine", help="print the state machine definition (placeholder ARNs)")
+    render = commands.add_parser(
+        "render-state-machine", help="print the state machine definition (placeholder ARNs)"
+    )
     render.set_defaults(handler=_render_state_machine)
 
     from pipeline import cost, generate
@@ -89,8 +112,12 @@ def _run(args: argparse.Namespace) -> int:
     try:
         summary = run_pipeline(request)
     except PipelineFailed as failure:
-        if isinstance(failure.cause, UsageError):
-            raise failure.cause from None
+        from glue_jobs.curate_facilities import CurationError
+
+        if isinstance(failure.cause, UsageError | CurationError):
+            # The data or the request needs a change, not the code: one line, exit 2.
+            print(f"error: {failure.cause}", file=sys.stderr)
+            return 2
         print(f"pipeline failed in stage {failure.stage}: {failure.cause}", file=sys.stderr)
         print(f"details: {request.out / 'run_summary.json'}", file=sys.stderr)
         return 1

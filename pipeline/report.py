@@ -43,7 +43,9 @@ def print_summary(summary: dict[str, Any], console: Console | None = None) -> No
             quality.add_row(label, str(counts[key]))
     unknown = counts.get("unknown_fields") or {}
     if unknown:
-        quality.add_row("unknown fields (ignored)", ", ".join(f"{name}: {n}" for name, n in sorted(unknown.items())))
+        quality.add_row(
+            "unknown fields (ignored)", ", ".join(f"{name}: {n}" for name, n in sorted(unknown.items()))
+        )
     console.print(quality)
 
     alerts = Table(title="Alerts (stage 3)", title_justify="left")

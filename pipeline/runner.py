@@ -39,6 +39,21 @@ class StageRecord:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+# Counts of the curation report quoted in run_summary.json and the printed summary.
+_REPORT_COUNTS = (
+    "input_lines",
+    "blank_lines",
+    "curated",
+    "carried_forward",
+    "superseded",
+    "quarantined",
+    "data_quality_issues",
+    "unknown_fields",
+    "schema_drift",
+    "quarantine_reasons",
+)
+
+
 class PipelineFailed(Exception):
     """A stage failed; the status notification has been sent and the summary written."""
 
@@ -119,22 +134,23 @@ class LocalRun:
         with self._timed("spark_startup", "Start the local Spark session (once per run)"):
             self._spark = start_spark()
         options = curation.CurationOptions(
-            raw_location=_folder_uri(self.layout.zone(layout.RAW)),
-            curated_location=_folder_uri(self.layout.zone(layout.CURATED)),
-            quarantine_location=_folder_uri(self.layout.zone(layout.QUARANTINE)),
+            raw_location=self._zone_uri(layout.RAW),
+            curated_location=self._zone_uri(layout.CURATED),
+            quarantine_location=self._zone_uri(layout.QUARANTINE),
             as_of=self.as_of,
             run_id=self.run_id,
             max_rejected_ratio=self.request.curation_policy.max_rejected_ratio,
-            database="local",
             rebuild=self.request.rebuild,
-        )
-        self.curation_report = curation.run(self._spark, options, catalog=self._local_catalog())
-        counts = self.curation_report["counts"]
+        ).resolved()
+        catalog = curation.LocalCatalog(options.curated_location)
+        self.curation_report = curation.run(self._spark, options, catalog=catalog)
+        counts = self.data_quality_counts()
         accounted = counts["curated"] + counts["quarantined"] + counts["superseded"]
         if accounted != counts["input_lines"]:
             raise RuntimeError(
-                f"row conservation broken: {counts['input_lines']} input lines but {counts['curated']} curated "
-                f"+ {counts['quarantined']} quarantined + {counts['superseded']} superseded = {accounted}"
+                f"row conservation broken: {counts['input_lines']} input lines but "
+                f"{counts['curated']} curated + {counts['quarantined']} quarantined "
+                f"+ {counts['superseded']} superseded = {accounted}"
             )
         return {"rows": self.curation_report["facilities"], **counts}
 
@@ -142,15 +158,16 @@ class LocalRun:
         from glue_jobs import curate_facilities as curation
         from pipeline.local.athena import LocalAthena
 
-        catalog = self._local_catalog()
-        crawled = bool(self.curation_report.get("crawler_required"))
+        curated = self._zone_uri(layout.CURATED)
+        crawled = bool(self.curation_report["crawler_required"])
         if crawled:
-            # The crawler stand-in: catalogs the tables from the Parquet the job just wrote.
-            curation.crawl_locally(self._spark, catalog)
+            # The crawler's stand-in catalogs the tables from the snapshots the job committed.
+            curation.run_local_crawler(curated)
         self._athena = LocalAthena()
-        for table in (layout.FACILITIES_TABLE, layout.DATA_QUALITY_TABLE):
-            self._athena.register_table(table, catalog.partitions(table))
-        return {"crawler_ran": crawled, "tables": [layout.FACILITIES_TABLE, layout.DATA_QUALITY_TABLE]}
+        tables = (layout.FACILITIES_TABLE, layout.DATA_QUALITY_TABLE)
+        for table in tables:
+            self._athena.register_table(table, curation.local_table_partitions(curated, table))
+        return {"crawler_ran": crawled, "tables": list(tables)}
 
     def _query(self, stage: Stage) -> dict[str, Any]:
         assert stage.sql_file is not None
@@ -175,7 +192,9 @@ class LocalRun:
             "expiring_results": self.query_results["expiring_accreditations"]["location"],
             "lapsed_results": self.query_results["lapsed_accreditations"]["location"],
             "alerts_output": str(results_zone / "notifier" / self.run_id / stage.result_file),
-            "production_location": str(self.layout.zone(layout.PRODUCTION) / layout.production_prefix(self.as_of)),
+            "production_location": str(
+                self.layout.zone(layout.PRODUCTION) / layout.production_prefix(self.as_of)
+            ),
         }
         self.notifier_summary = notify_locally(
             event, self.layout.root, self.request.alert_policy, self.request.state_digest_states
@@ -201,7 +220,7 @@ class LocalRun:
     def _report_success(self, stage: Stage) -> dict[str, Any]:
         from pipeline.local.notifier_adapters import write_outbox_message
 
-        counts = self.curation_report["counts"]
+        counts = self.data_quality_counts()
         alerts = self.notifier_summary["alerts"]
         subject = f"Accreditation pipeline succeeded for {self.as_of}"
         message = "\n".join(
@@ -234,18 +253,21 @@ class LocalRun:
             f"{self.as_of}.status",
             "status",
             f"Accreditation pipeline FAILED for {self.as_of} at {failed_stage}"[:100],
-            f"Run {self.run_id} failed in state {failed_stage}.\nError: {type(error).__name__}\nCause: {error}",
+            f"Run {self.run_id} failed in state {failed_stage}.\n"
+            f"Error: {type(error).__name__}\nCause: {error}",
             {"status": "FAILED", "as_of": self.as_of},
         )
 
     # ------------------------------------------------------------------ helpers
-    def _local_catalog(self):
-        from glue_jobs import curate_facilities as curation
+    def _zone_uri(self, zone: str) -> str:
+        return str(self.layout.zone(zone).resolve()) + "/"
 
-        return curation.LocalFileCatalog(_folder_uri(self.layout.zone(layout.CURATED)))
+    def data_quality_counts(self) -> dict[str, Any]:
+        report = self.curation_report
+        return {key: report[key] for key in _REPORT_COUNTS if key in report}
 
     def _summary(self, status: str, failed_stage: str | None = None, error: BaseException | None = None):
-        counts = self.curation_report.get("counts", {})
+        counts = self.data_quality_counts()
         summary: dict[str, Any] = {
             "status": status,
             "as_of": self.as_of,
@@ -265,7 +287,9 @@ class LocalRun:
 
     def _write_summary(self, summary: dict[str, Any]) -> None:
         self.layout.run_summary.parent.mkdir(parents=True, exist_ok=True)
-        self.layout.run_summary.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+        self.layout.run_summary.write_text(
+            json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8"
+        )
 
 
 def validate_request(request: RunRequest) -> None:
@@ -279,16 +303,14 @@ def validate_request(request: RunRequest) -> None:
         probe.write_text("")
         probe.unlink()
     except OSError as error:
-        raise UsageError(f"cannot write to the out folder {request.out}: {error.strerror or error}") from error
+        raise UsageError(
+            f"cannot write to the out folder {request.out}: {error.strerror or error}"
+        ) from error
 
 
 def run_pipeline(request: RunRequest) -> dict[str, Any]:
     validate_request(request)
     return LocalRun(request).execute()
-
-
-def _folder_uri(path: Path) -> str:
-    return str(path.resolve()) + "/"
 
 
 def _relative(path: Path, root: Path) -> str:

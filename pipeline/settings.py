@@ -1,4 +1,4 @@
-"""Business rules a stack may tune: the single home of their defaults (Pulumi config and the local runner read them)."""
+"""Business rules a stack may tune; the single home of their defaults."""
 
 from __future__ import annotations
 

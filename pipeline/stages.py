@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 
 class StageKind(enum.Enum):
-    CURATE = "curate"              # Glue job: raw NDJSON -> curated Parquet snapshot
-    CATALOG = "catalog"            # crawler when the job asks for it, else nothing to do
+    CURATE = "curate"  # Glue job: raw NDJSON -> curated Parquet snapshot
+    CATALOG = "catalog"  # crawler when the job asks for it, else nothing to do
     ATHENA_QUERY = "athena_query"  # one file of sql/, run with ExecutionParameters
-    NOTIFY = "notify"              # the notifier Lambda (stage 3)
-    PUBLISH = "publish"            # copy results to the production location
-    REPORT = "report"              # success notification on the status topic
+    NOTIFY = "notify"  # the notifier Lambda (stage 3)
+    PUBLISH = "publish"  # copy results to the production location
+    REPORT = "report"  # success notification on the status topic
 
 
 @dataclass(frozen=True)

@@ -293,7 +293,7 @@ class _Builder:
             timeout=self.settings.sdk_timeout_seconds,
             retry=[_retry(SFN_TRANSIENT_ERRORS, interval=2, attempts=6, max_delay=60)],
             result_selector={
-                "newest_execution_arn.$": "$.Executions[0].ExecutionArn",
+                "newest_execution.$": "$.Executions[0]",
                 "this_execution_arn.$": "$$.Execution.Id",
             },
             result_path="$.upload_guard",
@@ -303,7 +303,7 @@ class _Builder:
             "Type": "Choice",
             "Choices": [
                 {
-                    "Variable": "$.upload_guard.newest_execution_arn",
+                    "Variable": "$.upload_guard.newest_execution.ExecutionArn",
                     "StringEqualsPath": "$.upload_guard.this_execution_arn",
                     "Next": AS_OF_CHOICE,
                 }
@@ -565,8 +565,11 @@ class _Builder:
             branch_states: dict[str, dict] = {}
             copy_source = self._copy_source(result_stage)
             for name, key, following in (
-                (dated, f"States.Format('{production_prefix('{}')}{result_stage.result_file}', $.as_of)",
-                 latest),
+                (
+                    dated,
+                    f"States.Format('{production_prefix('{}')}{result_stage.result_file}', $.as_of)",
+                    latest,
+                ),
                 (latest, None, None),
             ):
                 parameters = {"Bucket": self.targets.production_bucket, "CopySource.$": copy_source}
@@ -736,4 +739,3 @@ class _Builder:
         self.states[name] = state
         if top_level:
             self._catch(name)
-

@@ -63,7 +63,9 @@ def test_summary_accounts_for_every_input_line(demo_run):
     assert summary["status"] == "SUCCEEDED"
     names = [stage["name"] for stage in summary["stages"]]
     assert names.index("curate") < names.index("catalog") < names.index("facility_metrics")
-    assert names.index("expiring_accreditations") < names.index("notify_alerts") < names.index("publish_results")
+    assert (
+        names.index("expiring_accreditations") < names.index("notify_alerts") < names.index("publish_results")
+    )
 
 
 def test_printed_summary_names_every_output(demo_run):
@@ -75,11 +77,23 @@ def test_printed_summary_names_every_output(demo_run):
 
 def test_production_files_have_the_documented_headers(demo_run):
     out, _ = demo_run
-    expiring = ["facility_id", "facility_name", "state", "accreditation_body", "accreditation_id",
-                "valid_until", "days_until_expiry"]
+    expiring = [
+        "facility_id",
+        "facility_name",
+        "state",
+        "accreditation_body",
+        "accreditation_id",
+        "valid_until",
+        "days_until_expiry",
+    ]
     expected = {
-        "facility_metrics.csv": ["facility_id", "facility_name", "employee_count", "number_of_offered_services",
-                                 "expiry_date_of_first_accreditation"],
+        "facility_metrics.csv": [
+            "facility_id",
+            "facility_name",
+            "employee_count",
+            "number_of_offered_services",
+            "expiry_date_of_first_accreditation",
+        ],
         "expiring_accreditations.csv": expiring,
         "accreditation_alerts.csv": [*expiring, "priority"],
         "lapsed_accreditations.csv": expiring,
@@ -94,20 +108,38 @@ def test_production_files_have_the_documented_headers(demo_run):
 def test_alert_tiers_match_the_sample(demo_run):
     out, _ = demo_run
     alerts = _rows(out, "accreditation_alerts.csv")
-    by_tier = {tier: _keys([r for r in alerts if r["priority"] == tier], "facility_id", "accreditation_id")
-               for tier in ("critical", "high", "medium")}
+    by_tier = {
+        tier: _keys([r for r in alerts if r["priority"] == tier], "facility_id", "accreditation_id")
+        for tier in ("critical", "high", "medium")
+    }
     assert by_tier["critical"] == {
-        ("FAC1001", "JC-1001"), ("FAC1002", "JC-1002"), ("FAC1010", "NCQA-1010"), ("FAC1013", "JC-1013"),
-        ("FAC1018", "JC-1018"), ("FAC1026", "NCQA-1026"), ("FAC1030", "JC-1030"), ("FAC1033", "DNV-1033"),
+        ("FAC1001", "JC-1001"),
+        ("FAC1002", "JC-1002"),
+        ("FAC1010", "NCQA-1010"),
+        ("FAC1013", "JC-1013"),
+        ("FAC1018", "JC-1018"),
+        ("FAC1026", "NCQA-1026"),
+        ("FAC1030", "JC-1030"),
+        ("FAC1033", "DNV-1033"),
         ("FAC1034", "JC-1034"),
     }
     assert by_tier["high"] == {
-        ("FAC1002", "NCQA-1002"), ("FAC1003", "AAAHC-1003"), ("FAC1004", "JC-1004"), ("FAC1013", "DNV-1013"),
-        ("FAC1020", "JC-1020"), ("FAC1023", "NCQA-1023"), ("FAC1028", "CARF-1028"),
+        ("FAC1002", "NCQA-1002"),
+        ("FAC1003", "AAAHC-1003"),
+        ("FAC1004", "JC-1004"),
+        ("FAC1013", "DNV-1013"),
+        ("FAC1020", "JC-1020"),
+        ("FAC1023", "NCQA-1023"),
+        ("FAC1028", "CARF-1028"),
     }
     assert by_tier["medium"] == {
-        ("FAC1004", "DNV-1004"), ("FAC1005", "CARF-1005"), ("FAC1006", "JC-1006"), ("FAC1013", "NCQA-1013"),
-        ("FAC1022", "JC-1022"), ("FAC1025", "JC-1025"), ("FAC1029", "NCQA-1029"),
+        ("FAC1004", "DNV-1004"),
+        ("FAC1005", "CARF-1005"),
+        ("FAC1006", "JC-1006"),
+        ("FAC1013", "NCQA-1013"),
+        ("FAC1022", "JC-1022"),
+        ("FAC1025", "JC-1025"),
+        ("FAC1029", "NCQA-1029"),
     }
     days = {(r["facility_id"], r["accreditation_id"]): int(r["days_until_expiry"]) for r in alerts}
     assert days[("FAC1001", "JC-1001")] == 0 and days[("FAC1006", "JC-1006")] == 90
@@ -125,8 +157,13 @@ def test_lapsed_means_no_renewal_from_the_same_body(demo_run):
     out, _ = demo_run
     lapsed = _keys(_rows(out, "lapsed_accreditations.csv"), "facility_id", "accreditation_id")
     assert lapsed == {
-        ("FAC1010", "JC-1010"), ("FAC1012", "JC-1012"), ("FAC1019", "NCQA-1019"), ("FAC1020", "CARF-1020"),
-        ("FAC1024", "JC-1024"), ("FAC1031", "AAAHC-1031"), ("FAC1035", "NCQA-1035"),
+        ("FAC1010", "JC-1010"),
+        ("FAC1012", "JC-1012"),
+        ("FAC1019", "NCQA-1019"),
+        ("FAC1020", "CARF-1020"),
+        ("FAC1024", "JC-1024"),
+        ("FAC1031", "AAAHC-1031"),
+        ("FAC1035", "NCQA-1035"),
     }
 
 
@@ -153,8 +190,13 @@ def test_states_are_normalised(demo_run):
 
 def test_quarantine_keeps_every_rejected_line_with_a_reason(demo_run):
     out, _ = demo_run
-    records = [json.loads(line) for path in sorted((out / "quarantine").rglob("*.json*")) if path.is_file()
-               for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records = [
+        json.loads(line)
+        for path in sorted((out / "quarantine").rglob("*.json*"))
+        if path.is_file()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     assert len(records) == 5
     assert all(record["reason"] and record["source_file"] and record["line_number"] for record in records)
     updates = sorted(r["line_number"] for r in records if r["source_file"].endswith("updates.ndjson.gz"))

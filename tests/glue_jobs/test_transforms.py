@@ -67,39 +67,33 @@ def test_quarantine_rows_keep_the_whole_line_with_file_and_line(lines_frame):
     ]
 
 
-@pytest.mark.parametrize(
-    ("state", "expected"),
-    [(" tx ", "TX"), ("Ca", "CA"), ("", "UNKNOWN"), ("   ", "UNKNOWN"), (None, "UNKNOWN")],
-)
-def test_state_is_trimmed_upper_cased_and_defaults_to_unknown(lines_frame, state, expected):
-    location = {"city": "X"} if state is None else {"state": state}
-    assert _curated(lines_frame, _record(location=location))[0]["state"] == expected
+def test_state_is_trimmed_upper_cased_and_defaults_to_unknown(lines_frame):
+    locations = [{"state": " tx "}, {"state": "Ca"}, {"state": ""}, {"state": "   "}, {"city": "X"}, None]
+    got = _curated(lines_frame, *(_record(location=loc) for loc in locations))
+    assert [r["state"] for r in got] == ["TX", "CA", "UNKNOWN", "UNKNOWN", "UNKNOWN", "UNKNOWN"]
 
 
-def test_missing_location_gives_unknown_state(lines_frame):
-    assert _curated(lines_frame, _record())[0]["state"] == "UNKNOWN"
+EMPLOYEE_COUNTS = [
+    (250, 250, None),
+    (0, 0, None),
+    (-5, None, "negative"),
+    (12.5, None, "not_an_integer"),
+    (250.0, None, "not_an_integer"),
+    ("250", None, "not_an_integer"),
+    (True, None, "not_an_integer"),
+    (3_000_000_000, None, "out_of_range"),
+    (None, None, "missing"),
+]
 
 
-@pytest.mark.parametrize(
-    ("raw", "expected", "issue"),
-    [
-        (250, 250, None),
-        (0, 0, None),
-        (-5, None, "negative"),
-        (12.5, None, "not_an_integer"),
-        (250.0, None, "not_an_integer"),
-        ("250", None, "not_an_integer"),
-        (True, None, "not_an_integer"),
-        (3_000_000_000, None, "out_of_range"),
-        (None, None, "missing"),
-    ],
-)
-def test_employee_count_must_be_a_non_negative_json_integer(lines_frame, raw, expected, issue):
-    frame = lines_frame(_record(employee_count=raw))
-    parsed = job.parse_lines(frame)
-    assert job.curate_records(parsed).collect()[0]["employee_count"] == expected
-    issues = [(r["field"], r["issue"]) for r in job.data_quality_issues(parsed).collect()]
-    assert issues == ([("employee_count", issue)] if issue else [])
+def test_employee_count_must_be_a_non_negative_json_integer(lines_frame):
+    parsed = job.parse_lines(lines_frame(*(_record(employee_count=raw) for raw, _, _ in EMPLOYEE_COUNTS)))
+    counts = [r["employee_count"] for r in job.curate_records(parsed).orderBy("source_line").collect()]
+    assert counts == [expected for _, expected, _ in EMPLOYEE_COUNTS]
+    issues = {r["source_line"]: (r["field"], r["issue"]) for r in job.data_quality_issues(parsed).collect()}
+    assert issues == {
+        line: ("employee_count", issue) for line, (_, _, issue) in enumerate(EMPLOYEE_COUNTS, 1) if issue
+    }
 
 
 def test_services_are_trimmed_distinct_non_blank_in_first_occurrence_order(lines_frame):
@@ -108,53 +102,56 @@ def test_services_are_trimmed_distinct_non_blank_in_first_occurrence_order(lines
     assert [r["services"] for r in got] == [["Surgery", "Radiology"], [], []]
 
 
-@pytest.mark.parametrize(
-    ("valid_until", "expected"),
-    [
-        ("2026-12-31", dt.date(2026, 12, 31)),
-        ("2028-02-29", dt.date(2028, 2, 29)),
-        ("2026-02-30", None),
-        ("2027-02-29", None),
-        ("2026-13-01", None),
-        ("2026-00-10", None),
-        ("12/31/2026", None),
-        ("2026-1-5", None),
-        ("2026-12-31T00:00:00", None),
-        (" 2026-12-31", None),
-        ("31-12-2026", None),
-        (20261231, None),
-    ],
-)
-def test_valid_until_must_be_a_real_calendar_date(lines_frame, valid_until, expected):
-    accreditation = {"accreditation_body": " JC ", "accreditation_id": " J1 ", "valid_until": valid_until}
-    parsed = job.parse_lines(lines_frame(_record(accreditations=[accreditation])))
-    row = job.curate_records(parsed).collect()[0]
-    assert row["accreditations"][0].asDict() == {
-        "accreditation_body": "JC",
-        "accreditation_id": "J1",
-        "valid_until": expected,
-    }
-    issues = [r.asDict() for r in job.data_quality_issues(parsed).collect() if r["field"] != "employee_count"]
-    if expected is None:
-        assert issues == [
+VALID_UNTIL = [
+    ("2026-12-31", dt.date(2026, 12, 31)),
+    ("2028-02-29", dt.date(2028, 2, 29)),
+    ("2026-02-30", None),
+    ("2027-02-29", None),
+    ("2026-13-01", None),
+    ("2026-00-10", None),
+    ("12/31/2026", None),
+    ("2026-1-5", None),
+    ("2026-12-31T00:00:00", None),
+    (" 2026-12-31", None),
+    ("31-12-2026", None),
+    (20261231, None),
+]
+
+
+def test_valid_until_must_be_a_real_calendar_date_and_the_accreditation_is_kept(lines_frame):
+    accreditations = [
+        {"accreditation_body": " JC ", "accreditation_id": f" J{i} ", "valid_until": raw}
+        for i, (raw, _) in enumerate(VALID_UNTIL)
+    ]
+    parsed = job.parse_lines(lines_frame(_record(employee_count=1, accreditations=accreditations)))
+    got = [a.asDict() for a in job.curate_records(parsed).collect()[0]["accreditations"]]
+    assert got == [
+        {"accreditation_body": "JC", "accreditation_id": f"J{i}", "valid_until": expected}
+        for i, (_, expected) in enumerate(VALID_UNTIL)
+    ]
+    issues = [r.asDict() for r in job.data_quality_issues(parsed).orderBy("field").collect()]
+    assert sorted(issues, key=lambda r: r["field"]) == sorted(
+        (
             {
                 "facility_id": "F1",
                 "source_file": "s3://raw/a.ndjson",
                 "source_line": 1,
-                "field": "accreditations[0].valid_until",
+                "field": f"accreditations[{i}].valid_until",
                 "issue": "not_a_calendar_date",
-                "raw_value": str(valid_until),
+                "raw_value": str(raw),
                 "file_order": 0,
             }
-        ]
-    else:
-        assert issues == []
+            for i, (raw, expected) in enumerate(VALID_UNTIL)
+            if expected is None
+        ),
+        key=lambda r: r["field"],
+    )
 
 
 def test_calendar_dates_never_raise_under_ansi_mode(spark, lines_frame):
     spark.conf.set("spark.sql.ansi.enabled", "true")
     try:
-        test_valid_until_must_be_a_real_calendar_date(lines_frame, "2026-02-30", None)
+        test_valid_until_must_be_a_real_calendar_date_and_the_accreditation_is_kept(lines_frame)
     finally:
         spark.conf.set("spark.sql.ansi.enabled", "false")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from conftest import run_program
+from program_mocks import run_program
 
 from infra.config import EmailSubscription, GlueJobSettings, RetentionSettings, StackSettings, load_settings
 from pipeline.settings import DEFAULT_ALERT_POLICY, DEFAULT_CURATION_POLICY

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from parliament import analyze_policy_string
 
+from infra import policies
+
 GOLDEN = Path(__file__).parent / "golden"
 # Actions that have no resource type, so `Resource: "*"` is their only form (scoped by condition if possible).
 UNSCOPABLE_ACTIONS = {
@@ -59,7 +61,14 @@ def as_list(value) -> list:
 def test_one_role_per_principal_each_with_its_own_inline_policy(deployment):
     roles = {r.inputs["name"] for r in deployment.of_type("aws:iam/role:Role")}
     inline = [r.inputs["role"] for r in deployment.of_type("aws:iam/rolePolicy:RolePolicy")]
-    assert {"hc-accred-dev-glue-job", "hc-accred-dev-crawler", "hc-accred-dev-notifier"} <= roles
+    assert roles == {
+        "hc-accred-dev-glue-job",
+        "hc-accred-dev-crawler",
+        "hc-accred-dev-notifier",
+        "hc-accred-dev-state-machine",
+        "hc-accred-dev-raw-arrival",
+        "hc-accred-dev-schedule",
+    }
     assert set(inline) == roles and len(inline) == len(set(inline))
     assert not deployment.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"), "no managed policies"
 
@@ -68,12 +77,53 @@ def test_identity_and_resource_policies_pass_parliament(deployment):
     for name, (kind, document) in policy_documents(deployment).items():
         if kind == "trust":
             continue
-        findings = analyze_policy_string(json.dumps(document)).findings
-        issues = [(f.issue, f.detail) for f in findings]
         if kind == "key":
-            # In a key policy `Resource: "*"` means the key the policy is attached to, nothing else.
-            issues = [issue for issue in issues if issue[0] != "RESOURCE_STAR"]
+            issues = key_policy_issues(document)
+        else:
+            issues = [(f.issue, f.detail) for f in analyze_policy_string(json.dumps(document)).findings]
         assert issues == [], f"{name}: {issues}"
+
+
+def test_parliament_reviews_the_orchestration_policies(deployment):
+    # The generic parliament test covers every role policy; this pins that the orchestration's are among them.
+    documents = policy_documents(deployment)
+    for name in (
+        "hc-accred-dev-state-machine-policy",
+        "hc-accred-dev-raw-arrival-policy",
+        "hc-accred-dev-schedule-policy",
+    ):
+        kind, document = documents[name]
+        assert kind == "identity", name
+        assert analyze_policy_string(json.dumps(document)).findings == [], name
+
+
+def key_policy_issues(document: dict) -> list[tuple[str, object]]:
+    findings = analyze_policy_string(json.dumps(document)).findings
+    # In a key policy `Resource: "*"` means the key the policy is attached to, nothing else.
+    return [(f.issue, f.detail) for f in findings if f.issue != "RESOURCE_STAR"]
+
+
+def test_data_key_lets_log_delivery_decrypt_only_for_this_account():
+    # GIVEN a partition/region/account other than the dev stack's, so nothing is hard-coded
+    document = policies.data_key_policy(
+        partition="aws-us-gov", region="us-gov-west-1", account_id="210987654321"
+    )
+    # THEN vended log delivery (the state machine's execution logs) may decrypt, scoped to this account
+    (delivery,) = [
+        s for s in statements(document) if s["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
+    ]
+    assert delivery == {
+        "Sid": "LogDeliveryDecryptsStateMachineDataOfThisAccount",
+        "Effect": "Allow",
+        "Principal": {"Service": "delivery.logs.amazonaws.com"},
+        "Action": ["kms:Decrypt"],
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": "210987654321"},
+            "ArnLike": {"aws:SourceArn": "arn:aws-us-gov:logs:us-gov-west-1:210987654321:*"},
+        },
+    }
+    assert key_policy_issues(document) == []
 
 
 def test_trust_policies_let_one_service_assume_the_role(deployment):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ACCOUNT_ID, ROOT, run_main, run_program
+from program_mocks import ACCOUNT_ID, ROOT, run_main, run_program
 
 from infra.config import TOPICS
 from infra.monitoring import Monitoring, MonitoringArgs
 from infra.notifications import VENDORED_MODULES
+from infra.orchestration import SCHEDULED_INPUT
 from pipeline import layout
 from pipeline.sql_files import load_sql
 from pipeline.stages import QUERY_STAGES
@@ -18,6 +19,13 @@ BUCKET = "aws:s3/bucket:Bucket"
 DATA_BUCKETS = (*layout.ZONES, "artifacts")
 ALL_BUCKETS = (*DATA_BUCKETS, "access-logs")
 KEY_ARN = f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+MACHINE_ARN = f"arn:aws:states:us-east-1:{ACCOUNT_ID}:stateMachine:hc-accred-dev-pipeline"
+MACHINE_LOG_GROUP = "/aws/vendedlogs/states/hc-accred-dev-pipeline"
+STATUS_TOPIC_ARN = f"arn:aws:sns:us-east-1:{ACCOUNT_ID}:hc-accred-dev-pipeline-status"
+# Rules whose only job is to forward a failure to the status topic (monitoring).
+FAILURE_RULES = ("hc-accred-dev-glue-job-failed", "hc-accred-dev-crawler-failed")
+# The rule that starts the pipeline when a file lands in the raw bucket (orchestration).
+RAW_ARRIVAL_RULE = "hc-accred-dev-raw-arrival"
 
 
 def bucket_name(zone: str, stack: str = "dev") -> str:
@@ -48,17 +56,24 @@ def test_inventory(deployment):
         "aws:dynamodb/table:Table": 1,
         "aws:sns/topic:Topic": len(TOPICS),
         "aws:sns/topicPolicy:TopicPolicy": len(TOPICS),
-        "aws:iam/role:Role": 3,
-        "aws:iam/rolePolicy:RolePolicy": 3,
+        # Glue job, crawler, notifier, state machine, raw-arrival rule, schedule: one role each.
+        "aws:iam/role:Role": 6,
+        "aws:iam/rolePolicy:RolePolicy": 6,
         "aws:cloudwatch/dashboard:Dashboard": 1,
         "aws:s3/bucketNotification:BucketNotification": 1,
+        "aws:sfn/stateMachine:StateMachine": 1,
+        "aws:scheduler/schedule:Schedule": 1,
+        "aws:cloudwatch/eventRule:EventRule": len(FAILURE_RULES) + 1,
+        "aws:cloudwatch/eventTarget:EventTarget": len(FAILURE_RULES) + 1,
+        "aws:cloudwatch/logGroup:LogGroup": 4,
     }
     for type_, count in counts.items():
         assert len(deployment.of_type(type_)) == count, type_
     assert {r.inputs["bucket"] for r in deployment.of_type(BUCKET)} == {bucket_name(z) for z in ALL_BUCKETS}
     components = {r.type for r in deployment.resources if r.type.startswith("healthcare:index:")}
     assert components == {
-        f"healthcare:index:{c}" for c in ("Storage", "Catalog", "Etl", "Notifications", "Monitoring")
+        f"healthcare:index:{c}"
+        for c in ("Storage", "Catalog", "Etl", "Notifications", "Orchestration", "Monitoring")
     }
 
 
@@ -70,10 +85,17 @@ def test_physical_names_are_lowercase_and_include_the_stack(deployment):
         "aws:glue/crawler:Crawler": "hc-accred-dev-curated",
         "aws:lambda/function:Function": "hc-accred-dev-notifier",
         "aws:dynamodb/table:Table": "hc-accred-dev-notifier-idempotency",
+        "aws:sfn/stateMachine:StateMachine": "hc-accred-dev-pipeline",
+        "aws:scheduler/schedule:Schedule": "hc-accred-dev-pipeline",
     }
     for type_, name in named.items():
         assert [r.inputs["name"] for r in deployment.of_type(type_)] == [name]
-    for type_ in ("aws:sns/topic:Topic", "aws:iam/role:Role", "aws:athena/namedQuery:NamedQuery"):
+    for type_ in (
+        "aws:sns/topic:Topic",
+        "aws:iam/role:Role",
+        "aws:athena/namedQuery:NamedQuery",
+        "aws:cloudwatch/eventRule:EventRule",
+    ):
         for resource in deployment.of_type(type_):
             assert resource.inputs["name"].startswith("hc-accred-dev-"), resource.inputs["name"]
     for resource in deployment.of_type(BUCKET):
@@ -285,6 +307,7 @@ def test_log_groups_have_retention_and_the_cmk(deployment, dev_config):
         "/aws/lambda/hc-accred-dev-notifier",
         "/aws-glue/jobs/hc-accred-dev-curate-facilities",
         "/aws-glue/crawlers-role/hc-accred-dev-crawler-hc-accred-dev-glue",
+        MACHINE_LOG_GROUP,
     }
     for group in groups.values():
         assert group["retentionInDays"] == int(dev_config["healthcare-accreditation:logRetentionDays"])
@@ -423,26 +446,134 @@ def test_vendored_modules_are_powertools_and_its_required_dependencies():
     assert set(VENDORED_MODULES) == {"aws_lambda_powertools", *required}
 
 
-def test_failures_reach_the_status_topic(deployment):
-    status = f"arn:aws:sns:us-east-1:{ACCOUNT_ID}:hc-accred-dev-pipeline-status"
-    rules = {
+def event_rules(deployment) -> dict[str, dict]:
+    return {
         r.inputs["name"]: json.loads(r.inputs["eventPattern"])
         for r in deployment.of_type("aws:cloudwatch/eventRule:EventRule")
     }
+
+
+def event_targets(deployment) -> dict[str, dict]:
+    """Target inputs by rule name (each rule has exactly one target)."""
+    targets: dict[str, dict] = {}
+    for target in deployment.of_type("aws:cloudwatch/eventTarget:EventTarget"):
+        assert target.inputs["rule"] not in targets, f"two targets on {target.inputs['rule']}"
+        targets[target.inputs["rule"]] = target.inputs
+    return targets
+
+
+def test_failures_reach_the_status_topic(deployment):
+    rules = event_rules(deployment)
+    assert set(rules) == {*FAILURE_RULES, RAW_ARRIVAL_RULE}
     assert rules["hc-accred-dev-glue-job-failed"]["detail"]["jobName"] == ["hc-accred-dev-curate-facilities"]
     assert "FAILED" in rules["hc-accred-dev-glue-job-failed"]["detail"]["state"]
     assert rules["hc-accred-dev-crawler-failed"]["detail"]["crawlerName"] == ["hc-accred-dev-curated"]
-    targets = {
-        r.inputs["rule"]: r.inputs["arn"]
-        for r in deployment.of_type("aws:cloudwatch/eventTarget:EventTarget")
-    }
-    assert targets == {name: status for name in rules}
+    targets = event_targets(deployment)
+    assert set(targets) == set(rules)
+    # Failure rules publish to the status topic through its resource policy, with no role.
+    for name in FAILURE_RULES:
+        assert targets[name]["arn"] == STATUS_TOPIC_ARN, name
+        assert "roleArn" not in targets[name], name
+    # The raw-arrival rule is no failure path: it starts the pipeline, never notifies.
+    assert targets[RAW_ARRIVAL_RULE]["arn"] == MACHINE_ARN
     alarms = {
         r.inputs["name"]: r.inputs for r in deployment.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
     }
     assert {"hc-accred-dev-notifier-errors", "hc-accred-dev-notifier-throttles"} <= set(alarms)
     for alarm in alarms.values():
-        assert alarm["alarmActions"] == [status]
+        assert alarm["alarmActions"] == [STATUS_TOPIC_ARN]
+    machine_alarms = {a["metricName"]: a for a in alarms.values() if a.get("namespace") == "AWS/States"}
+    assert set(machine_alarms) == {"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"}
+    for alarm in machine_alarms.values():
+        assert alarm["dimensions"] == {"StateMachineArn": MACHINE_ARN}
+
+
+def test_state_machine_is_encrypted_with_the_cmk_logged_and_traced(deployment, dev_config):
+    (machine,) = deployment.of_type("aws:sfn/stateMachine:StateMachine")
+    inputs = machine.inputs
+    assert inputs["type"] == "STANDARD"
+    assert inputs["roleArn"] == f"arn:aws:iam::{ACCOUNT_ID}:role/hc-accred-dev-state-machine"
+    encryption = inputs["encryptionConfiguration"]
+    assert encryption["type"] == "CUSTOMER_MANAGED_KMS_KEY"
+    assert encryption["kmsKeyId"] == KEY_ARN
+    # Step Functions accepts 60..900 s; a data key is reused at most that long.
+    assert 60 <= encryption["kmsDataKeyReusePeriodSeconds"] <= 900
+    groups = {r.inputs["name"]: r for r in deployment.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    log_group = groups[MACHINE_LOG_GROUP]
+    assert log_group.inputs["retentionInDays"] == int(dev_config["healthcare-accreditation:logRetentionDays"])
+    assert log_group.inputs["kmsKeyId"] == KEY_ARN
+    assert inputs["loggingConfiguration"] == {
+        "level": "ALL",
+        "includeExecutionData": True,
+        "logDestination": f"{log_group.state['arn']}:*",
+    }
+    assert inputs["tracingConfiguration"] == {"enabled": True}
+    assert deployment.outputs["state_machine_arn"] == MACHINE_ARN
+
+
+def test_raw_arrival_rule_matches_only_object_created_in_the_raw_bucket(deployment):
+    pattern = event_rules(deployment)[RAW_ARRIVAL_RULE]
+    assert pattern == {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {"bucket": {"name": [bucket_name(layout.RAW)]}},
+    }
+    target = event_targets(deployment)[RAW_ARRIVAL_RULE]
+    assert target["arn"] == MACHINE_ARN
+    assert target["roleArn"] == f"arn:aws:iam::{ACCOUNT_ID}:role/hc-accred-dev-raw-arrival"
+    # No input override: the S3 event carries no as_of, so the run's as-of is the execution date.
+    assert not {"input", "inputPath", "inputTransformer"} & set(target)
+    assert target["retryPolicy"]["maximumRetryAttempts"] > 0
+
+
+def test_schedule_starts_the_machine_with_empty_input_on_the_configured_cron(deployment, dev_config):
+    (schedule,) = deployment.of_type("aws:scheduler/schedule:Schedule")
+    inputs = schedule.inputs
+    assert inputs["scheduleExpression"] == dev_config["healthcare-accreditation:scheduleExpression"]
+    assert inputs["scheduleExpressionTimezone"] == dev_config["healthcare-accreditation:scheduleTimezone"]
+    assert inputs["flexibleTimeWindow"] == {"mode": "OFF"}
+    target = inputs["target"]
+    assert target["arn"] == MACHINE_ARN
+    assert target["roleArn"] == f"arn:aws:iam::{ACCOUNT_ID}:role/hc-accred-dev-schedule"
+    assert json.loads(target["input"]) == {} and target["input"] == SCHEDULED_INPUT
+
+
+def test_schedule_follows_a_changed_config(dev_config):
+    config = {
+        **dev_config,
+        "healthcare-accreditation:scheduleExpression": "cron(30 4 ? * MON-FRI *)",
+        "healthcare-accreditation:scheduleTimezone": "America/New_York",
+    }
+    (schedule,) = run_main(config).of_type("aws:scheduler/schedule:Schedule")
+    assert schedule.inputs["scheduleExpression"] == "cron(30 4 ? * MON-FRI *)"
+    assert schedule.inputs["scheduleExpressionTimezone"] == "America/New_York"
+
+
+def test_trigger_roles_may_only_start_this_state_machine(deployment):
+    roles = {r.inputs["name"]: r.inputs for r in deployment.of_type("aws:iam/role:Role")}
+    trusted = {
+        "hc-accred-dev-raw-arrival": "events.amazonaws.com",
+        "hc-accred-dev-schedule": "scheduler.amazonaws.com",
+    }
+    role_policies = {
+        r.inputs["role"]: json.loads(r.inputs["policy"])
+        for r in deployment.of_type("aws:iam/rolePolicy:RolePolicy")
+    }
+    for role, service in trusted.items():
+        (trust,) = json.loads(roles[role]["assumeRolePolicy"])["Statement"]
+        assert trust["Principal"] == {"Service": service}, role
+        grants = {}
+        for statement in role_policies[role]["Statement"]:
+            assert statement["Effect"] == "Allow" and "Condition" not in statement, role
+            for action in statement["Action"]:
+                grants.setdefault(action, set()).update(
+                    [statement["Resource"]]
+                    if isinstance(statement["Resource"], str)
+                    else statement["Resource"]
+                )
+        # Starting this one machine; the execution input is encrypted under the machine's key, so the
+        # caller may generate data keys with that key and no other.
+        assert grants == {"states:StartExecution": {MACHINE_ARN}, "kms:GenerateDataKey": {KEY_ARN}}, role
 
 
 def test_monitoring_alarms_on_failed_executions_once_a_state_machine_is_wired():
@@ -495,6 +626,8 @@ def test_dashboard_covers_the_pipeline(deployment):
         *(f"{t}_topic_arn" for t in TOPICS),
         "notifier_function_name",
         "dashboard_name",
+        "state_machine_arn",
+        "start_execution_command",
     ],
 )
 def test_stack_outputs_exist(deployment, output):

@@ -6,28 +6,34 @@ import io
 import json
 import time
 import zipfile
-from datetime import datetime
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
-from moto.moto_api import state_manager
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.moto_api import state_manager
+from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_callback,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
     StateTaskServiceAwsSdk,
 )
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
-    StateTaskServiceCallback,
-)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_glue import (
     StateTaskServiceGlue,
 )
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
 from pipeline.state_machine import StateMachineSettings, StateMachineTargets
 
@@ -75,7 +81,7 @@ class GlueSync(_SyncWithoutCallback, StateTaskServiceGlue):
     pass
 
 
-class AthenaSync(_SyncWithoutCallback, StateTaskServiceCallback):
+class AthenaSync(_SyncWithoutCallback, state_task_service_callback.StateTaskServiceCallback):
     """What Step Functions documents for athena:startQueryExecution.sync (moto only forwards the call):
     StartQueryExecution, then GetQueryExecution until the query ends; output = GetQueryExecution's response.
     Athena applies an enforced workgroup's result location and writes the result CSV there; moto does
@@ -102,11 +108,34 @@ class AthenaSync(_SyncWithoutCallback, StateTaskServiceCallback):
     def _eval_service_task(self, env, resource_runtime_part, normalised_parameters, state_credentials):
         athena = self._client(resource_runtime_part, state_credentials)
         # An enforced workgroup configuration decides where results go; moto ignores it, Athena does not.
-        workgroup = athena.get_work_group(WorkGroup=normalised_parameters["WorkGroup"])["WorkGroup"]
-        parameters = {**normalised_parameters, "ResultConfiguration": workgroup["Configuration"]["ResultConfiguration"]}
+        workgroup = athena.get_work_group(WorkGroup=normalised_parameters["WorkGroup"]).get("WorkGroup")
+        if workgroup is None:
+            error = {"Code": "InvalidRequestException", "Message": "WorkGroup is not found."}
+            raise ClientError({"Error": error}, "StartQueryExecution")
+        parameters = {
+            **normalised_parameters,
+            "ResultConfiguration": workgroup["Configuration"]["ResultConfiguration"],
+        }
         response = athena.start_query_execution(**parameters)
         response.pop("ResponseMetadata", None)
         env.stack.append(response)
+
+    def _from_error(self, env, ex):
+        if not isinstance(ex, ClientError):
+            return super()._from_error(env=env, ex=ex)
+        error = f"Athena.{ex.response['Error']['Code']}"
+        details = TaskFailedEventDetails(
+            error=error,
+            cause=ex.response["Error"]["Message"],
+            resource=self._get_sfn_resource(),
+            resourceType=self._get_sfn_resource_type(),
+        )
+        return FailureEvent(
+            env=env,
+            error_name=CustomErrorName(error),
+            event_type=HistoryEventType.TaskFailed,
+            event_details=EventDetails(taskFailedEventDetails=details),
+        )
 
     def _build_sync_resolver(self, env, resource_runtime_part, normalised_parameters, state_credentials):
         athena = self._client(resource_runtime_part, state_credentials)
@@ -138,12 +167,23 @@ def _pascal_case(value: Any) -> Any:
     return value
 
 
+SDK_ERROR_SERVICE_NAMES = {"s3": "S3", "glue": "Glue", "athena": "Athena", "sfn": "Sfn"}
+
+
 class AwsSdk(StateTaskServiceAwsSdk):
     """Step Functions returns aws-sdk results as JSON with PascalCase keys, timestamps and S3 object bodies as
     strings; moto passes boto3's response through (camelCase for Step Functions' own API, datetime objects,
     a stream for Body), so this converts."""
 
+    @staticmethod
+    def _normalise_service_error_name(service_name: str) -> str:
+        # Step Functions names aws-sdk errors <Service>.<Error> with the service in PascalCase.
+        return SDK_ERROR_SERVICE_NAMES.get(service_name.lower(), service_name)
+
     def _eval_service_task(self, env, resource_runtime_part, normalised_parameters, state_credentials):
+        if self._get_boto_service_name() == "stepfunctions":
+            # Step Functions' own API is camelCase in boto3; the state machine passes PascalCase.
+            normalised_parameters = {key[:1].lower() + key[1:]: v for key, v in normalised_parameters.items()}
         super()._eval_service_task(env, resource_runtime_part, normalised_parameters, state_credentials)
         response = env.stack.pop()
         if hasattr(response.get("Body"), "read"):
@@ -315,7 +355,9 @@ def _create_resources(account_role: str) -> str:
     sns.create_topic(Name=TARGETS.status_topic_arn.rsplit(":", 1)[1])
     sqs = boto3.client("sqs", region_name=REGION)
     queue_url = sqs.create_queue(QueueName="status-messages")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     sns.subscribe(TopicArn=TARGETS.status_topic_arn, Protocol="sqs", Endpoint=queue_arn)
     return queue_url
 
@@ -331,11 +373,24 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
 
     monkeypatch.setattr(state_task_factory, "state_task_service_for", service_for)
     notifier = NotifierDouble()
-    monkeypatch.setattr(
-        LambdaSimpleBackend,
-        "invoke",
-        lambda self, function_name, qualifier, body, headers, response_headers: notifier.invoke(body),
-    )
+
+    def invoke(self, function_name, qualifier, body, headers, response_headers):
+        self.get_function(function_name, qualifier)  # an unknown function fails as in Lambda
+        return notifier.invoke(body)
+
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
+    original_environment = ExecutionWorker._get_evaluation_environment
+
+    def environment_with_string_start_time(self):
+        # $$.Execution.StartTime is an ISO 8601 string in Step Functions; moto passes a datetime.
+        environment = original_environment(self)
+        execution = environment.states.context_object.context_object_data["Execution"]
+        if isinstance(execution["StartTime"], datetime):
+            started = execution["StartTime"].astimezone(UTC).isoformat(timespec="milliseconds")
+            execution["StartTime"] = started.replace("+00:00", "Z")
+        return environment
+
+    monkeypatch.setattr(ExecutionWorker, "_get_evaluation_environment", environment_with_string_start_time)
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}):
         role_arn = boto3.client("iam", region_name=REGION).create_role(
             RoleName="hc-test-state-machine", AssumeRolePolicyDocument="{}"

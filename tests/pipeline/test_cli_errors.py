@@ -27,7 +27,9 @@ def _run(*args, cwd):
     ],
 )
 def test_user_errors_exit_2_with_one_line(tmp_path, args, message):
-    result = _run(*args, "--out", str(tmp_path / "out"), cwd=tmp_path) if args[1:] else _run(*args, cwd=tmp_path)
+    result = (
+        _run(*args, "--out", str(tmp_path / "out"), cwd=tmp_path) if args[1:] else _run(*args, cwd=tmp_path)
+    )
     assert result.returncode == 2
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

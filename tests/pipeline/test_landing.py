@@ -54,5 +54,5 @@ def test_two_inputs_with_one_name_are_refused(tmp_path):
     (tmp_path / "b").mkdir()
     first = _write(tmp_path / "a" / "same.ndjson", "{}\n")
     second = _write(tmp_path / "b" / "same.ndjson", "{}\n")
-    with pytest.raises(UsageError, match="same.ndjson"):
+    with pytest.raises(UsageError, match=r"same\.ndjson"):
         land_inputs([first, second], tmp_path / "raw")
