@@ -41,11 +41,12 @@ def print_summary(summary: dict[str, Any], console: Console | None = None) -> No
     for key, label in _DATA_QUALITY_ROWS:
         if key in counts:
             quality.add_row(label, str(counts[key]))
-    unknown = counts.get("unknown_fields") or {}
-    if unknown:
-        quality.add_row(
-            "unknown fields (ignored)", ", ".join(f"{name}: {n}" for name, n in sorted(unknown.items()))
-        )
+    drift = counts.get("schema_drift") or {}
+    if drift:
+        fields = ", ".join(f"{name} ({n})" for name, n in sorted(drift.items()))
+        quality.add_row("unknown fields, ignored (occurrences)", fields)
+    for reason, n in sorted((counts.get("quarantine_reasons") or {}).items()):
+        quality.add_row(f"  quarantined: {reason}", str(n))
     console.print(quality)
 
     alerts = Table(title="Alerts (stage 3)", title_justify="left")
@@ -55,13 +56,15 @@ def print_summary(summary: dict[str, Any], console: Console | None = None) -> No
     alerts.add_row(str(tiers["critical"]), str(tiers["high"]), str(tiers["medium"]), str(summary["lapsed"]))
     console.print(alerts)
 
-    outputs = Table(title="Where the outputs went", title_justify="left")
-    outputs.add_column("result")
-    outputs.add_column("location")
-    for name, path in summary["production_files"].items():
-        outputs.add_row(name, path)
-    out = summary["out"]
-    outputs.add_row("notifications (SNS outbox)", f"{out}/notifications/")
-    outputs.add_row("quarantine", f"{out}/quarantine/")
-    outputs.add_row("run summary", f"{out}/run_summary.json")
-    console.print(outputs)
+    out = summary["out"].rstrip("/")
+    console.print("[bold]Where the outputs went[/bold]")
+    folders = sorted({path.rsplit("/", 1)[0] for path in summary["production_files"].values()})
+    for folder in folders:
+        console.print(f"  production results: {folder}/")
+    console.print(f"  latest copy:        {out}/production/latest/")
+    for name in summary["production_files"]:
+        console.print(f"    {name}")
+    console.print(f"  SNS outbox:         {out}/notifications/")
+    console.print(f"  quarantine:         {out}/quarantine/")
+    console.print(f"  curated Parquet:    {out}/curated/")
+    console.print(f"  run summary:        {out}/run_summary.json")

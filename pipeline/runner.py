@@ -180,7 +180,7 @@ class LocalRun:
         }
         result = self._athena.run_query(stage.sql_file, stage_parameters(stage, values), output)
         self.query_results[stage.name] = {"rows": result.row_count, "location": str(result.path)}
-        return {"rows": result.row_count, "output": _relative(result.path, self.layout.root)}
+        return {"rows": result.row_count, "output": str(result.path)}
 
     def _notify(self, stage: Stage) -> dict[str, Any]:
         from pipeline.local.notifier_adapters import notify_locally
@@ -212,8 +212,8 @@ class LocalRun:
                 target = production / prefix / result_stage.result_file
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, target)
-            self.production_files[result_stage.result_file] = _relative(
-                production / layout.production_prefix(self.as_of) / result_stage.result_file, self.layout.root
+            self.production_files[result_stage.result_file] = str(
+                production / layout.production_prefix(self.as_of) / result_stage.result_file
             )
         return {"files": len(self.production_files)}
 
@@ -311,10 +311,3 @@ def validate_request(request: RunRequest) -> None:
 def run_pipeline(request: RunRequest) -> dict[str, Any]:
     validate_request(request)
     return LocalRun(request).execute()
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(root.resolve().parent))
-    except ValueError:
-        return str(path)
