@@ -44,9 +44,15 @@ class Spread:
         return f"{median} ({self.low:,.{digits}f}-{self.high:,.{digits}f})"
 
 
-def run_pipeline(input_path: Path, as_of: str, out: Path, log: Path, facilities: int) -> PipelineRun:
-    """One fresh `python -m pipeline run` (new out folder, new Spark) as a user runs it."""
-    if out.exists():
+def run_pipeline(
+    input_path: Path, as_of: str, out: Path, log: Path, facilities: int, fresh: bool = True
+) -> PipelineRun:
+    """One `python -m pipeline run` (its own process and Spark) as a user runs it.
+
+    fresh=True starts from an empty out folder (the first snapshot); fresh=False runs on top of the
+    snapshots already there, as the next day's run does.
+    """
+    if fresh and out.exists():
         shutil.rmtree(out)
     command = [
         sys.executable,

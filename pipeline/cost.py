@@ -81,9 +81,14 @@ class Measurements:
     query_bytes_per_facility: dict[str, float]
     # Leaf columns each stage query reads (for the count of ranged GETs Athena issues).
     query_leaf_columns: dict[str, int]
-    # Local curate stage time = fixed + per_facility * facilities (least squares over measured sizes).
+    # Local curate stage time = fixed + per_facility * facilities (least squares over measured sizes),
+    # on an ordinary day (a delta of delta_share of the registry arrives; the rest is carried forward
+    # from the previous snapshot) and on a full reload (the whole registry arrives again).
+    delta_share: float
     curate_seconds_fixed: float
     curate_seconds_per_facility: float
+    reload_seconds_fixed: float
+    reload_seconds_per_facility: float
     notifier_seconds_fixed: float
     notifier_seconds_per_row: float
     notifier_rows_per_facility: float
@@ -125,6 +130,7 @@ class DesignCost:
 @dataclass(frozen=True)
 class CostComparison:
     facilities: int
+    scenario: str
     glue_workers: int
     glue_job_seconds: float
     flex: DesignCost
@@ -215,14 +221,23 @@ def compare(
     prices: Prices = Prices(),
     deployment: Deployment = Deployment(),
     transitions: tuple[int, int] | None = None,
+    full_reload: bool = False,
 ) -> CostComparison:
-    """Cost of one ordinary daily run at `facilities`, per design, from measured and cited inputs."""
+    """Cost of one daily run at `facilities`, per design, from measured and cited inputs.
+
+    An ordinary day curates the day's delta and carries the rest forward; `full_reload` prices a day
+    on which the whole registry arrives again. The seed design scans the raw NDJSON in full either
+    way, taken as one registry's worth of bytes (with deltas it would also scan every earlier file).
+    """
     ours_transitions, seed_transitions = transitions or ordinary_day_transitions()
     m = measurements
     raw_bytes = m.raw_bytes_per_facility * facilities
-    job_seconds = (
-        m.curate_seconds_fixed + m.curate_seconds_per_facility * facilities
-    ) / deployment.glue_speedup_over_local
+    fixed, per_facility = (
+        (m.reload_seconds_fixed, m.reload_seconds_per_facility)
+        if full_reload
+        else (m.curate_seconds_fixed, m.curate_seconds_per_facility)
+    )
+    job_seconds = (fixed + per_facility * facilities) / deployment.glue_speedup_over_local
     dpu_seconds = glue_billed_dpu_seconds(job_seconds, deployment.glue_workers, prices)
 
     def glue_line(rate: float) -> CostLine:
@@ -271,8 +286,10 @@ def compare(
     shared = (lambda_line, messaging_line)
     ours_common = (ours_athena, sfn_line(ours_transitions, MEASURED), *shared, s3_line(ours_puts, ours_gets))
     snapshot_gb = m.curated_bytes_per_facility * facilities / 1024**3
+    scenario = "full reload" if full_reload else f"ordinary day ({m.delta_share:.0%} delta)"
     return CostComparison(
         facilities=facilities,
+        scenario=scenario,
         glue_workers=deployment.glue_workers,
         glue_job_seconds=job_seconds,
         flex=DesignCost("this design, Glue Flex", (glue_line(prices.glue_flex_dpu_hour), *ours_common)),
@@ -356,6 +373,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="measurements written by `make bench` (default bench/measurements.json)",
     )
+    parser.add_argument(
+        "--full-reload",
+        action="store_true",
+        help="price a day on which the whole registry arrives again (default: an ordinary day's delta)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -375,8 +397,9 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console()
     for size in sizes:
-        console.print(cost_table(compare(size, measurements)))
-        console.print(verdict(compare(size, measurements)))
+        comparison = compare(size, measurements, full_reload=args.full_reload)
+        console.print(cost_table(comparison))
+        console.print(verdict(comparison))
         console.print()
     console.print(f"Inputs measured on {measurements.measured_on}; see bench/RESULTS.md.")
     return 0
@@ -386,7 +409,9 @@ def cost_table(comparison: CostComparison):
     """A rich Table of one comparison: one row per cost item, one column per design."""
     from rich.table import Table
 
-    table = Table(title=f"AWS cost per ordinary daily run, {comparison.facilities:,} facilities")
+    table = Table(
+        title=f"AWS cost per daily run, {comparison.facilities:,} facilities, {comparison.scenario}"
+    )
     table.add_column("Item")
     table.add_column("This design (Flex)", justify="right")
     table.add_column("This design (standard)", justify="right")
@@ -450,9 +475,10 @@ def verdict(comparison: CostComparison, prices: Prices = Prices()) -> str:
             f"At {size} facilities this design costs {ours / seed:.1f}x the seed design "
             f"(${ours:.4f} vs ${seed:.4f}): {reason}."
         )
+    saving = f"{seed / ours:.1f}x cheaper" if seed >= 1.5 * ours else f"{1 - ours / seed:.0%} cheaper"
     return (
         f"At {size} facilities this design costs ${ours:.4f} against ${seed:.4f} for the seed design, "
-        f"{seed / ours:.1f}x cheaper: Athena reads only the referenced column chunks of one snapshot."
+        f"{saving}: Athena reads only the referenced column chunks of one snapshot."
     )
 
 

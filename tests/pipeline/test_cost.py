@@ -34,8 +34,11 @@ MEASUREMENTS = Measurements(
     curated_files_per_snapshot=1,
     query_bytes_per_facility={"q1": 40.0, "q2": 20.0},
     query_leaf_columns={"q1": 3, "q2": 2},
+    delta_share=0.01,
     curate_seconds_fixed=10.0,
     curate_seconds_per_facility=0.00005,
+    reload_seconds_fixed=20.0,
+    reload_seconds_per_facility=0.0001,
     notifier_seconds_fixed=0.5,
     notifier_seconds_per_row=0.00001,
     notifier_rows_per_facility=0.2,
@@ -87,6 +90,19 @@ def test_large_registry_scans_column_chunks_instead_of_the_raw_file():
     assert comparison.flex.total == pytest.approx(sum(line.dollars for line in comparison.flex.lines))
 
 
+def test_a_full_reload_prices_the_reload_time_and_leaves_the_rest_alone():
+    ordinary = compare(1_000_000, MEASUREMENTS, transitions=(31, 28))
+    reload = compare(1_000_000, MEASUREMENTS, transitions=(31, 28), full_reload=True)
+
+    # Ordinary day: 10 + 50 = 60 s (exactly the minimum); full reload: 20 + 100 = 120 s.
+    assert ordinary.flex.dollars(GLUE_JOB) == pytest.approx(2 * 60 / 3600 * 0.29)
+    assert reload.flex.dollars(GLUE_JOB) == pytest.approx(2 * 120 / 3600 * 0.29)
+    assert reload.flex.dollars(ATHENA) == ordinary.flex.dollars(ATHENA)
+    assert reload.seed.total == ordinary.seed.total
+    assert "1% delta" in ordinary.scenario
+    assert reload.scenario == "full reload"
+
+
 def test_transitions_count_the_cheapest_successful_path_with_parallel_branches():
     definition = {
         "StartAt": "Choose",
@@ -120,10 +136,10 @@ def test_the_pipeline_definition_yields_a_plausible_transition_count():
 def test_command_prints_a_table_and_rejects_missing_measurements(tmp_path, capsys):
     path = tmp_path / "measurements.json"
     path.write_text(json.dumps(asdict(MEASUREMENTS)), encoding="utf-8")
-    assert run(argparse.Namespace(facilities=[1000], measurements=path)) == 0
+    assert run(argparse.Namespace(facilities=[1000], measurements=path, full_reload=False)) == 0
     printed = capsys.readouterr().out
     assert "1,000 facilities" in printed
     assert "Seed design" in printed
 
     with pytest.raises(UsageError, match="make bench"):
-        run(argparse.Namespace(facilities=[1000], measurements=tmp_path / "absent.json"))
+        run(argparse.Namespace(facilities=[1000], measurements=tmp_path / "absent.json", full_reload=False))
