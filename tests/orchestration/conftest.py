@@ -258,7 +258,8 @@ class World:
             "executionArn"
         ]
 
-    def wait(self, execution_arn: str, timeout_seconds: float = 60) -> Execution:
+    # A generous deadline: on a loaded 2-core machine moto's engine thread can lag far behind.
+    def wait(self, execution_arn: str, timeout_seconds: float = 300) -> Execution:
         sfn = boto3.client("stepfunctions", region_name=REGION)
         deadline = time.monotonic() + timeout_seconds
         while True:
