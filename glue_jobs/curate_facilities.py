@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
 
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -651,9 +651,10 @@ def strip_bom(value: Column) -> Column:
 
 
 def parse_lines(lines: DataFrame) -> DataFrame:
-    """Parse a `value` column of raw text lines; adds `record`, `employee_count_long`, `line_kind`, `reason`.
+    """Parse raw lines (`value`); adds record, employee_count_long, reason, line_kind, unknown_fields.
 
-    line_kind is "blank", "quarantined" (reason set) or "record".
+    line_kind is "blank", "quarantined" (reason set) or "record"; unknown_fields lists the top-level
+    fields of a record that the schema does not know (NULL for other lines).
     """
     value = F.col("value")
     record = F.from_json(value, RAW_SCHEMA, JSON_OPTIONS)
@@ -678,7 +679,16 @@ def parse_lines(lines: DataFrame) -> DataFrame:
         .when(F.col("reason").isNotNull(), F.lit("quarantined"))
         .otherwise(F.lit("record"))
     )
-    return parsed.withColumn("reason", reason).withColumn("line_kind", kind)
+    known = F.array(*(F.lit(name) for name in KNOWN_FIELDS))
+    unknown = F.when(
+        F.col("line_kind") == "record",
+        F.filter(F.json_object_keys(value), lambda field: ~F.array_contains(known, field)),
+    )
+    return (
+        parsed.withColumn("reason", reason)
+        .withColumn("line_kind", kind)
+        .withColumn("unknown_fields", unknown)
+    )
 
 
 def quarantine_records(parsed: DataFrame, run_id: str, snapshot_date: str) -> DataFrame:
@@ -795,6 +805,19 @@ def latest_records(curated: DataFrame) -> DataFrame:
     return ranked.where(F.col("_rank") == 1).drop("_rank")
 
 
+def latest_keys(curated: DataFrame) -> DataFrame:
+    """The winning line of each facility_id as latest_records picks it: facility_id, source_file, source_line.
+
+    An aggregate over three narrow columns, so the data-quality output needs no second window.
+    """
+    latest = F.max(F.struct("file_order", "source_line", "source_file")).alias("latest")
+    return (
+        curated.groupBy("facility_id")
+        .agg(latest)
+        .select("facility_id", "latest.source_file", "latest.source_line")
+    )
+
+
 def merge_snapshot(latest: DataFrame, previous: DataFrame | None) -> DataFrame:
     """The complete snapshot: new records plus the previous facilities they do not replace."""
     current = latest.select(*FACILITY_COLUMNS)
@@ -809,7 +832,10 @@ def merge_snapshot(latest: DataFrame, previous: DataFrame | None) -> DataFrame:
 def snapshot_data_quality(
     issues: DataFrame, latest: DataFrame, previous_issues: DataFrame | None, carried: DataFrame | None
 ) -> DataFrame:
-    """Issues of exactly the rows in the snapshot: those of winning new records plus carried-forward ones."""
+    """Issues of exactly the rows in the snapshot: those of winning new records plus carried-forward ones.
+
+    latest and carried need only the key columns facility_id, source_file, source_line.
+    """
     winners = latest.select("facility_id", "source_file", "source_line")
     keys = ["facility_id", "source_file", "source_line"]
     current = issues.join(winners, keys, "left_semi").select(*DATA_QUALITY_SCHEMA.fieldNames())
@@ -822,15 +848,7 @@ def snapshot_data_quality(
 
 def unknown_field_counts(parsed: DataFrame) -> DataFrame:
     """Top-level fields of accepted records that the schema does not know: (field, occurrences)."""
-    keys = F.explode(F.json_object_keys(F.col("value"))).alias("field")
-    known = F.array(*(F.lit(name) for name in KNOWN_FIELDS))
-    return (
-        parsed.where(F.col("line_kind") == "record")
-        .select(keys)
-        .where(~F.array_contains(known, F.col("field")))
-        .groupBy("field")
-        .count()
-    )
+    return parsed.select(F.explode("unknown_fields").alias("field")).groupBy("field").count()
 
 
 def layout_for_athena(snapshot: DataFrame, row_count: int) -> DataFrame:
@@ -846,60 +864,128 @@ def layout_for_athena(snapshot: DataFrame, row_count: int) -> DataFrame:
 # --------------------------------------------------------------------------------------------
 
 
-def read_raw_lines(spark: SparkSession, files: Sequence[StoredObject]) -> tuple[DataFrame, DataFrame]:
-    """Raw lines of the files (one pass; gz by extension), parsed (cached), with file and 1-based line.
-
-    Returns (lines, cached): lines has source_file, file_order, source_line, value, record,
-    employee_count_long, reason, line_kind; cached is the frame to unpersist when done.
-    """
+def scan_raw_lines(spark: SparkSession, files: Sequence[StoredObject]) -> DataFrame:
+    """Raw lines of the files, read once as text (gz by extension): spark_file, row_id, value (no BOM)."""
     if not files:
-        empty = spark.createDataFrame(
-            [], "source_file string, file_order int, source_line long, value string"
-        )
-        parsed_empty = parse_lines(empty).cache()
-        return parsed_empty, parsed_empty
-    scanned = spark.read.text([spark_path(f.uri) for f in files]).select(
+        return spark.createDataFrame([], "spark_file string, row_id long, value string")
+    return spark.read.text([spark_path(f.uri) for f in files]).select(
         F.col("_metadata.file_path").alias("spark_file"),
         F.monotonically_increasing_id().alias("row_id"),
         strip_bom(F.col("value")).alias("value"),
     )
-    parsed = parse_lines(scanned).cache()
-    offsets = _line_offsets(spark, parsed, files)
-    # The partition index is the upper bits of monotonically_increasing_id.
-    partition_index = F.shiftright(F.col("row_id"), 33)
-    numbered = (
-        parsed.join(
-            F.broadcast(offsets),
-            (parsed["spark_file"] == offsets["o_file"]) & (partition_index == offsets["o_partition"]),
-        )
-        .withColumn("source_line", F.col("o_first_line") + F.col("row_id") - F.col("o_first_row"))
-        .drop("spark_file", "row_id", "o_file", "o_partition", "o_first_row", "o_first_line")
-    )
-    # Only the parse is cached; numbering is a broadcast join of a few rows, cheap to repeat per action.
-    return numbered, parsed
 
 
-def _line_offsets(spark: SparkSession, parsed: DataFrame, files: Sequence[StoredObject]) -> DataFrame:
-    groups = (
-        parsed.groupBy("spark_file", F.shiftright(F.col("row_id"), 33).alias("partition"))
-        .agg(F.min("row_id").alias("first_row"), F.count(F.lit(1)).alias("rows"))
-        .collect()
+def staged_lines(scanned: DataFrame) -> DataFrame:
+    """The parse as the run caches it: the raw text is kept only where quarantine needs it."""
+    parsed = parse_lines(scanned)
+    return parsed.withColumn("value", F.when(F.col("line_kind") == "quarantined", F.col("value")))
+
+
+def line_summary(parsed: DataFrame) -> DataFrame:
+    """Everything the run needs before writing, as one small frame so a single job computes it.
+
+    Rows by `part`: "lines" per (spark_file, partition, line_kind, reason) with first_row and lines
+    (the tally and the line-number offsets), "unknown_field" per field (reason = field name), and
+    "facility_ids" (lines = distinct facility ids among records, i.e. the curated count).
+    """
+    tally = parsed.groupBy(
+        "spark_file", F.shiftright(F.col("row_id"), 33).alias("partition"), "line_kind", "reason"
+    ).agg(F.min("row_id").alias("first_row"), F.count(F.lit(1)).alias("lines"))
+    drift = unknown_field_counts(parsed).select(F.col("field").alias("reason"), F.col("count").alias("lines"))
+    facility_ids = parsed.where(F.col("line_kind") == "record").agg(
+        F.countDistinct(F.trim(F.col("record.facility_id"))).alias("lines")
     )
-    by_key = {file_key(f.uri): (f.uri, order) for order, f in enumerate(files)}
-    rows = []
-    next_line: dict[str, int] = {}
-    for group in sorted(groups, key=lambda g: (g["spark_file"], g["first_row"])):
-        match = by_key.get(file_key(group["spark_file"]))
-        if match is None:
-            raise CurationError(
-                f"Spark read {group['spark_file']!r}, which is not among the listed raw files"
+    return (
+        tally.withColumn("part", F.lit("lines"))
+        .unionByName(drift.withColumn("part", F.lit("unknown_field")), allowMissingColumns=True)
+        .unionByName(facility_ids.withColumn("part", F.lit("facility_ids")), allowMissingColumns=True)
+    )
+
+
+@dataclass(frozen=True)
+class LineCounts:
+    """The collected line summary: counts by kind and reason, drift, and where each line number starts."""
+
+    kinds: dict[str, int]
+    reasons: dict[str, int]
+    unknown_fields: dict[str, int]
+    facility_ids: int
+    # (spark_file, partition) -> row_id minus 1-based line number, for every partition holding lines.
+    line_offsets: dict[tuple[str, int], int]
+
+
+def count_lines(summary_rows: Iterable[Any]) -> LineCounts:
+    """Fold the collected rows of line_summary; line numbers continue across a file's partitions."""
+    kinds: dict[str, int] = {}
+    reasons: dict[str, int] = {}
+    drift: dict[str, int] = {}
+    facility_ids = 0
+    partitions: dict[tuple[str, int], list[int]] = {}
+    for row in summary_rows:
+        if row["part"] == "unknown_field":
+            drift[row["reason"]] = row["lines"]
+        elif row["part"] == "facility_ids":
+            facility_ids = row["lines"]
+        else:
+            kinds[row["line_kind"]] = kinds.get(row["line_kind"], 0) + row["lines"]
+            if row["reason"] is not None:
+                reasons[row["reason"]] = reasons.get(row["reason"], 0) + row["lines"]
+            first_row, lines = partitions.setdefault(
+                (row["spark_file"], row["partition"]), [row["first_row"], 0]
             )
-        uri, order = match
-        first_line = next_line.get(uri, 1)
-        rows.append((group["spark_file"], group["partition"], group["first_row"], first_line, uri, order))
-        next_line[uri] = first_line + group["rows"]
-    columns = ("o_file string", "o_partition long", "o_first_row long", "o_first_line long")
-    return spark.createDataFrame(rows, ", ".join([*columns, "source_file string", "file_order int"]))
+            partitions[(row["spark_file"], row["partition"])] = [
+                min(first_row, row["first_row"]),
+                lines + row["lines"],
+            ]
+    offsets = {}
+    next_line: dict[str, int] = {}
+    for (spark_file, partition), (first_row, lines) in sorted(
+        partitions.items(), key=lambda g: (g[0][0], g[1][0])
+    ):
+        first_line = next_line.get(spark_file, 1)
+        offsets[(spark_file, partition)] = first_row - first_line
+        next_line[spark_file] = first_line + lines
+    return LineCounts(kinds, reasons, drift, facility_ids, offsets)
+
+
+def number_lines(
+    parsed: DataFrame, files: Sequence[StoredObject], offsets: dict[tuple[str, int], int]
+) -> DataFrame:
+    """Replace spark_file/row_id by source_file, file_order and the 1-based source_line.
+
+    Map literals of a few entries per file, so numbering needs neither a join nor another job.
+    """
+    by_key = {file_key(f.uri): (f.uri, order) for order, f in enumerate(files)}
+    sources: dict[str, tuple[str, int]] = {}
+    for spark_file, _ in offsets:
+        match = by_key.get(file_key(spark_file))
+        if match is None:
+            raise CurationError(f"Spark read {spark_file!r}, which is not among the listed raw files")
+        sources[spark_file] = match
+    if not offsets:
+        lineage = [
+            F.lit(None).cast("string").alias("source_file"),
+            F.lit(None).cast("int").alias("file_order"),
+            F.lit(None).cast("long").alias("source_line"),
+        ]
+    else:
+
+        def literal_map(entries: dict[str, Any]) -> Column:
+            return F.create_map(*(F.lit(v) for item in entries.items() for v in item))
+
+        uris = literal_map({k: uri for k, (uri, _) in sources.items()})
+        orders = literal_map({k: order for k, (_, order) in sources.items()})
+        starts = literal_map(
+            {f"{partition}|{spark_file}": offset for (spark_file, partition), offset in offsets.items()}
+        )
+        # The partition index is the upper bits of monotonically_increasing_id.
+        key = F.concat_ws("|", F.shiftright(F.col("row_id"), 33).cast("string"), F.col("spark_file"))
+        lineage = [
+            F.element_at(uris, F.col("spark_file")).alias("source_file"),
+            F.element_at(orders, F.col("spark_file")).cast("int").alias("file_order"),
+            (F.col("row_id") - F.element_at(starts, key)).cast("long").alias("source_line"),
+        ]
+    return parsed.select(*lineage, *(c for c in parsed.columns if c not in ("spark_file", "row_id")))
 
 
 # --------------------------------------------------------------------------------------------
@@ -940,39 +1026,40 @@ def run(
     raw_root = options.raw_location
     listing = [o for o in raw_storage.list_objects(raw_root) if _is_raw_data_file(o, raw_root)]
     arrived = new_raw_files(listing, base)
-    lines, cached_lines = read_raw_lines(spark, arrived)
+    # The one pass over the new raw text: parsed once, cached, and summarised by a single job.
+    staged = staged_lines(scan_raw_lines(spark, arrived)).cache()
+    counts = count_lines(line_summary(staged).collect())
+    lines = number_lines(staged, arrived, counts.line_offsets)
 
-    tally = lines.groupBy("line_kind", "reason").count().collect()
-    kinds = {
-        kind: sum(r["count"] for r in tally if r["line_kind"] == kind)
-        for kind in {r["line_kind"] for r in tally}
-    }
-    reasons = {r["reason"]: r["count"] for r in tally if r["reason"] is not None}
+    kinds, reasons, drift = counts.kinds, counts.reasons, counts.unknown_fields
     blank_lines = kinds.get("blank", 0)
     quarantined = kinds.get("quarantined", 0)
-    input_lines = kinds.get("record", 0) + quarantined
+    records = kinds.get("record", 0)
+    input_lines = records + quarantined
+    curated_count = counts.facility_ids
+    superseded = records - curated_count
 
-    quarantine = quarantine_records(lines, run_id, as_of)
     quarantine_location = run_location(options.quarantine_location, None, as_of, run_id)
     if quarantined:
         # Written even when the threshold fails below: the rejected lines are what an operator needs to see.
+        quarantine = quarantine_records(lines, run_id, as_of)
         quarantine.coalesce(1).write.mode("overwrite").json(spark_path(quarantine_location))
 
     rejected_ratio = quarantined / input_lines if input_lines else 0.0
     if rejected_ratio > options.max_rejected_ratio:
+        staged.unpersist()
         raise CurationError(
             f"{quarantined} of {input_lines} input lines rejected ({rejected_ratio:.2%}), above the "
             f"max_rejected_ratio of {options.max_rejected_ratio:.2%}; snapshot {as_of} not published. "
             f"Rejected lines with reasons: {quarantine_location} (by reason: {reasons})"
         )
-
-    drift = {r["field"]: r["count"] for r in unknown_field_counts(lines).collect()}
     if drift:
         LOG.warning(json.dumps({"event": "schema_drift", "snapshot_date": as_of, "unknown_fields": drift}))
 
     curated_new = curate_records(lines)
-    latest = latest_records(curated_new).cache()
-    previous = previous_issues = None
+    previous = previous_issues = carried = None
+    previous_facilities = 0
+    winners = latest_keys(curated_new)
     if base is not None:
         base_tables = base["tables"]
         previous = spark.read.schema(FACILITY_SCHEMA).parquet(
@@ -981,34 +1068,45 @@ def run(
         previous_issues = spark.read.schema(DATA_QUALITY_SCHEMA).parquet(
             spark_path(base_tables[DATA_QUALITY_TABLE]["location"])
         )
-    snapshot = merge_snapshot(latest, previous).cache()
-
-    curated_count = latest.count()
-    facilities = snapshot.count()
-    carried_forward = facilities - curated_count
-    superseded = kinds.get("record", 0) - curated_count
-    check_conservation(
-        as_of,
-        input_lines=input_lines,
-        curated=curated_count,
-        quarantined=quarantined,
-        superseded=superseded,
-        carried_forward=carried_forward,
+        carried = previous.select("facility_id", "source_file", "source_line").join(
+            winners.select("facility_id"), "facility_id", "left_anti"
+        )
+        previous_facilities = int(base.get("facilities") or 0)
+    # Counted while writing (observed metrics), not by extra jobs.
+    snapshot_rows, issue_rows = Observation("snapshot_rows"), Observation("issue_rows")
+    snapshot = merge_snapshot(latest_records(curated_new), previous).observe(
+        snapshot_rows, F.count(F.lit(1)).alias("rows")
+    )
+    issues = snapshot_data_quality(data_quality_issues(lines), winners, previous_issues, carried).observe(
+        issue_rows, F.count(F.lit(1)).alias("rows")
     )
 
-    carried = None
-    if previous is not None:
-        carried = snapshot.join(latest.select("facility_id"), "facility_id", "left_anti")
-    issues = snapshot_data_quality(data_quality_issues(lines), latest, previous_issues, carried).cache()
-    issue_count = issues.count()
-
     locations = {table: run_location(curated, table, as_of, run_id) for table in TABLES}
+    # File count from an upper bound of the rows (previous snapshot plus every new facility): no count job.
     outputs = {
-        FACILITIES_TABLE: layout_for_athena(snapshot, facilities),
+        FACILITIES_TABLE: layout_for_athena(snapshot, previous_facilities + curated_count),
         DATA_QUALITY_TABLE: issues.coalesce(1).sortWithinPartitions("facility_id", "field"),
     }
     for table, frame in outputs.items():
         frame.write.mode("overwrite").option("compression", "zstd").parquet(spark_path(locations[table]))
+    staged.unpersist()
+    facilities = snapshot_rows.get["rows"]
+    issue_count = issue_rows.get["rows"]
+    carried_forward = facilities - curated_count
+    try:
+        check_conservation(
+            as_of,
+            input_lines=input_lines,
+            curated=curated_count,
+            quarantined=quarantined,
+            superseded=superseded,
+            carried_forward=carried_forward,
+        )
+    except CurationError:
+        # Only this run's private folders hold the rows; the catalog still points at the previous data.
+        for location in locations.values():
+            storage.delete_prefix(location)
+        raise
 
     registrations = [
         catalog.register_snapshot(table, hive_columns(TABLE_SCHEMAS[table]), as_of, run_id, locations[table])
@@ -1029,6 +1127,7 @@ def run(
             table: {"location": locations[table], "columns": hive_columns(TABLE_SCHEMAS[table])}
             for table in TABLES
         },
+        "facilities": facilities,
         "quarantine_location": quarantine_location if quarantined else None,
     }
     storage.write_text(manifest_uri(curated, as_of), json.dumps(manifest, indent=2) + "\n")
@@ -1063,8 +1162,6 @@ def run(
     _remove_other_runs(storage, join_uri(curated, DATA_QUALITY_TABLE), as_of, run_id)
     kept_quarantine = run_id if quarantined else None
     _remove_other_runs(quarantine_storage, options.quarantine_location, as_of, kept_quarantine)
-    for frame in (cached_lines, latest, snapshot, issues):
-        frame.unpersist()
     LOG.info(json.dumps({"event": "curation_report", **report}))
     return report
 

@@ -94,6 +94,9 @@ SNS_TRANSIENT_ERRORS = (
     "SNS.SdkClientException",
 )
 SFN_TRANSIENT_ERRORS = ("Sfn.ThrottlingException", "Sfn.SdkClientException")
+# Raised by the notifier while another invocation holds a digest's idempotency claim: that one either
+# publishes (and this retry then skips the digest) or its claim lapses and this retry takes it over.
+NOTIFIER_CLAIM_BUSY_ERRORS = ("DigestInProgressError",)
 CRAWLER_RUNNING_ERROR = "Glue.CrawlerRunningException"
 
 PLACEHOLDER_REGION = "us-east-1"
@@ -550,7 +553,10 @@ class _Builder:
             },
             next_name=next_name,
             timeout=self.settings.notifier_timeout_seconds,
-            retry=[_retry(LAMBDA_TRANSIENT_ERRORS, interval=2, attempts=6, max_delay=60)],
+            retry=[
+                _retry(LAMBDA_TRANSIENT_ERRORS, interval=2, attempts=6, max_delay=60),
+                _retry(NOTIFIER_CLAIM_BUSY_ERRORS, interval=30, attempts=5, max_delay=300),
+            ],
             result_selector={"summary.$": "$.Payload"},
             result_path="$.notifier",
             output_path="$.notifier.summary",

@@ -200,3 +200,13 @@ def test_execution_parameters_follow_the_stage_parameter_names():
         if stage.kind is StageKind.ATHENA_QUERY:
             expected = "States.Array(" + ", ".join(literal[p] for p in stage.parameters) + ")"
             assert states[stage.title]["Parameters"]["ExecutionParameters.$"] == expected
+
+
+def test_the_notifier_retry_names_an_error_the_notifier_raises():
+    from accreditation_notifier import model
+
+    from pipeline.state_machine import NOTIFIER_CLAIM_BUSY_ERRORS
+
+    for name in NOTIFIER_CLAIM_BUSY_ERRORS:
+        # Lambda reports an unhandled exception to Step Functions under its class name.
+        assert issubclass(getattr(model, name), Exception)
