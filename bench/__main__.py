@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 
@@ -30,7 +30,6 @@ from pipeline.cost import MIB, Deployment, Measurements, compare, cost_rows, ord
 from pipeline.generate import write_facilities
 
 ANCHOR = "2026-12-01"  # valid_until dates spread around it; the first run of each size uses it as as-of
-NEXT_DAY = "2026-12-02"  # as-of of the ordinary day that follows: only a delta arrives
 SEED = 2026
 BAD_RATIO = 0.01
 # Share of the registry that changes from one day to the next (same facility ids, new content).
@@ -52,6 +51,8 @@ TARGET_DEMO_SECONDS = 20.0
 class Plan:
     e2e_sizes: tuple[int, ...]
     e2e_runs: dict[int, int]
+    # Consecutive ordinary days run after the last first-day run of a size, each receiving a delta.
+    next_days: dict[int, int]
     athena_sizes: tuple[int, ...]  # measured from the e2e snapshots of these sizes
     athena_extrapolated: int
     glue_runs: dict[int, int]
@@ -64,6 +65,7 @@ class Plan:
 FULL = Plan(
     e2e_sizes=(10_000, 100_000, 1_000_000),
     e2e_runs={10_000: 3, 100_000: 3, 1_000_000: 1},
+    next_days={10_000: 1, 100_000: 1, 1_000_000: 3},
     athena_sizes=(10_000, 1_000_000),
     athena_extrapolated=10_000_000,
     glue_runs={100_000: 3, 1_000_000: 1},
@@ -75,6 +77,7 @@ FULL = Plan(
 QUICK = Plan(
     e2e_sizes=(2_000, 10_000),
     e2e_runs={2_000: 1, 10_000: 1},
+    next_days={2_000: 1, 10_000: 1},
     athena_sizes=(2_000, 10_000),
     athena_extrapolated=10_000_000,
     glue_runs={},
@@ -92,21 +95,27 @@ def log(message: str) -> None:
 @dataclass(frozen=True)
 class Inputs:
     registry: dict[int, Path]  # the whole registry, as on the first day
-    delta: dict[int, Path]  # the next day's changes: the first DELTA_SHARE of the facility ids, new content
+    # Each ordinary day's changes: the first DELTA_SHARE of the facility ids with new content.
+    delta: dict[int, list[Path]]
     seconds: dict[int, float]  # generator time of each registry
 
 
-def generate_inputs(sizes: tuple[int, ...]) -> Inputs:
+def generate_inputs(plan: Plan) -> Inputs:
     anchor = date.fromisoformat(ANCHOR)
-    registry, delta, seconds = {}, {}, {}
-    for size in sizes:
+    registry: dict[int, Path] = {}
+    delta: dict[int, list[Path]] = {}
+    seconds: dict[int, float] = {}
+    for size in plan.e2e_sizes:
         registry[size] = WORK / "data" / f"facilities-{size}-seed{SEED}.ndjson"
         started = time.perf_counter()
         write_facilities(registry[size], size, seed=SEED, bad_ratio=BAD_RATIO, anchor_date=anchor)
         seconds[size] = time.perf_counter() - started
         # Ids are FAC + a zero-padded index, so a smaller file with another seed updates the first ids.
-        delta[size] = WORK / "data" / f"facilities-{size}-delta-seed{SEED + 1}.ndjson"
-        write_facilities(delta[size], max(1, round(size * DELTA_SHARE)), SEED + 1, BAD_RATIO, anchor)
+        delta[size] = []
+        for day in range(1, plan.next_days[size] + 1):
+            path = WORK / "data" / f"facilities-{size}-delta-{day}.ndjson"
+            write_facilities(path, max(1, round(size * DELTA_SHARE)), SEED + day, BAD_RATIO, anchor)
+            delta[size].append(path)
         size_mib = registry[size].stat().st_size / MIB
         log(f"generated {size:,} facilities in {seconds[size]:.1f} s ({size_mib:,.0f} MiB) and their delta")
     return Inputs(registry, delta, seconds)
@@ -137,9 +146,11 @@ def end_to_end(plan: Plan, inputs: Inputs) -> EndToEnd:
             if index == 0 and size in plan.athena_sizes:
                 raw_bytes = inputs.registry[size].stat().st_size
                 scans[size] = measure_snapshot(snapshot_folder(out, ANCHOR), raw_bytes, facilities=size)
-            log(f"  {first.wall_seconds:.1f} s; next day ({DELTA_SHARE:.0%} delta)")
-            delta_log = logs / f"e2e-{size}-{index + 1}-next-day.log"
-            following = run_pipeline(inputs.delta[size], NEXT_DAY, out, delta_log, size, fresh=False)
+            log(f"  {first.wall_seconds:.1f} s")
+        for day, delta in enumerate(inputs.delta[size], start=1):
+            as_of = (date.fromisoformat(ANCHOR) + timedelta(days=day)).isoformat()
+            log(f"pipeline run, ordinary day {day} ({as_of}, {DELTA_SHARE:.0%} delta), {size:,} facilities")
+            following = run_pipeline(delta, as_of, out, logs / f"e2e-{size}-day{day}.log", size, fresh=False)
             next_day[size].append(following)
             log(f"  {following.wall_seconds:.1f} s")
         shutil.rmtree(out, ignore_errors=True)
@@ -255,6 +266,16 @@ def _curate_fit(runs: dict[int, list[PipelineRun]]) -> tuple[float, float]:
     )
 
 
+def _step(name: str, failures: dict[str, str], action, empty):
+    """Run one benchmark; a failure is recorded in RESULTS.md and the exit code, the rest still runs."""
+    try:
+        return action()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+        log(f"{name} failed: {error}")
+        failures[name] = str(error).splitlines()[0]
+        return empty
+
+
 def measurements_from(e2e: EndToEnd) -> Measurements:
     """Per-facility inputs of the cost model, from the e2e runs and the largest measured snapshot."""
     runs, scans = e2e.first_day, e2e.scans
@@ -351,6 +372,7 @@ def render(
     measurements: Measurements,
     transitions: tuple[int, int],
     bench_seconds: float,
+    failures: dict[str, str],
 ) -> str:
     scans = e2e.scans
     all_scans = dict(scans)
@@ -369,11 +391,15 @@ def render(
         "hand. Figures are medians with the min-max range in parentheses; the run count is stated for "
         "each. Inputs come from `python -m pipeline generate` (seed "
         f"{SEED}, {BAD_RATIO:.0%} malformed lines, valid_until spread around {ANCHOR}); a first day at "
-        f"as-of {ANCHOR} loads the whole registry, the ordinary day after it ({NEXT_DAY}) receives a "
+        f"as-of {ANCHOR} loads the whole registry; each ordinary day after it receives a "
         f"{DELTA_SHARE:.0%} delta (updates of existing facilities).",
         "",
     ]
     lines += _table(["", ""], [[name, value] for name, value in env])
+    if failures:
+        lines += ["## Steps that failed", ""]
+        lines += [f"- {name}: {error}" for name, error in failures.items()]
+        lines += [""]
 
     # Targets
     ratio_1m = scans[1_000_000].ratio if 1_000_000 in scans else None
@@ -531,29 +557,29 @@ def render(
         "## 4. `python -m pipeline run` end to end",
         "",
         "Each run is one command in its own process. First day: an empty out folder, the whole registry "
-        "arrives (first snapshot, so the crawler stand-in runs). Next day: the same out folder, a "
-        f"{DELTA_SHARE:.0%} delta arrives and the rest of the registry is carried forward from the first "
-        "snapshot. Stage seconds come from `run_summary.json`; `spark_startup` is part of `curate`.",
+        "arrives (first snapshot, so the crawler stand-in runs); each first-day run starts afresh. "
+        "Ordinary days: consecutive days on the same out folder after the last first-day run, each "
+        f"receiving a {DELTA_SHARE:.0%} delta while the rest of the registry is carried forward from the "
+        "previous snapshot. Stage seconds come from `run_summary.json`; `spark_startup` is part of `curate`.",
         "",
     ]
     for size in e2e.first_day:
         first_runs, next_runs = e2e.first_day[size], e2e.next_day[size]
         first, following = first_runs[0], next_runs[0]
-        count = len(first_runs)
         lines += [
-            f"### {size:,} facilities ({count} run{'s' if count > 1 else ''} of each day)",
+            f"### {size:,} facilities ({len(first_runs)} first-day run(s), {len(next_runs)} ordinary day(s))",
             "",
             f"First day: {first.counts.get('input_lines', size):,} input lines, "
             f"{first.counts.get('curated', 0):,} curated, "
             f"{first.counts.get('quarantined', 0):,} quarantined. "
-            f"Next day: {following.counts.get('input_lines', 0):,} input lines, "
+            f"Ordinary day: {following.counts.get('input_lines', 0):,} input lines, "
             f"{following.counts.get('carried_forward', 0):,} carried forward.",
             "",
         ]
         first_spreads, next_spreads = stage_spreads(first_runs), stage_spreads(next_runs)
         names = list(dict.fromkeys([*first_spreads, *next_spreads]))
         lines += _table(
-            ["Stage", "First day (whole registry)", f"Next day ({DELTA_SHARE:.0%} delta)"],
+            ["Stage", "First day (whole registry)", f"Ordinary day ({DELTA_SHARE:.0%} delta)"],
             [
                 [
                     name,
@@ -644,11 +670,12 @@ def main(argv: list[str] | None = None) -> int:
     WORK.mkdir(parents=True, exist_ok=True)
 
     env = environment()
-    inputs = generate_inputs(plan.e2e_sizes)
+    inputs = generate_inputs(plan)
     e2e = end_to_end(plan, inputs)
-    glue = glue_transform(plan)
-    notifier_runs = notifier(plan)
-    demo = make_demo(plan)
+    failures: dict[str, str] = {}
+    notifier_runs = _step("notifier", failures, lambda: notifier(plan), [])
+    demo = _step("make demo", failures, lambda: make_demo(plan), [])
+    glue = _step("Glue transform", failures, lambda: glue_transform(plan), {})
     measurements = measurements_from(e2e)
     transitions = ordinary_day_transitions()
     results = render(
@@ -662,16 +689,17 @@ def main(argv: list[str] | None = None) -> int:
         measurements,
         transitions,
         time.perf_counter() - started,
+        failures,
     )
     target = RESULTS if not args.quick else WORK / "RESULTS.quick.md"
     measurements_path = MEASUREMENTS if not args.quick else WORK / "measurements.quick.json"
     measurements_path.write_text(json.dumps(asdict(measurements), indent=2) + "\n", encoding="utf-8")
     target.write_text(results, encoding="utf-8")
-    for path in [*inputs.registry.values(), *inputs.delta.values()]:
+    for path in [*inputs.registry.values(), *(path for paths in inputs.delta.values() for path in paths)]:
         path.unlink(missing_ok=True)
     print(results)
     log(f"wrote {target.relative_to(REPO_ROOT)} and {measurements_path.relative_to(REPO_ROOT)}")
-    return 0
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -115,7 +115,11 @@ def snapshot_folder(out: Path, as_of: str) -> Path:
 
 
 def linear_fit(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
-    """Least-squares (intercept, slope) of y over x; intercept floored at 0."""
+    """Least-squares (intercept, slope) of y over x, neither negative.
+
+    Time never shrinks as input grows: when noise makes the fitted slope negative, the fit falls back
+    to a constant (the mean), and a negative intercept to a line through the origin.
+    """
     if len(points) < 2:
         x, y = points[0]
         return 0.0, y / x if x else 0.0
@@ -123,4 +127,9 @@ def linear_fit(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
     mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
     spread = sum((x - mean_x) ** 2 for x in xs)
     slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / spread if spread else 0.0
-    return max(0.0, mean_y - slope * mean_x), slope
+    if slope <= 0:
+        return mean_y, 0.0
+    intercept = mean_y - slope * mean_x
+    if intercept < 0:
+        return 0.0, sum(x * y for x, y in points) / sum(x * x for x in xs)
+    return intercept, slope

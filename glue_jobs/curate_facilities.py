@@ -855,7 +855,8 @@ def layout_for_athena(snapshot: DataFrame, row_count: int) -> DataFrame:
     """Few, similarly sized files, sorted by state and facility_id so Athena can skip row groups."""
     files = max(1, math.ceil(row_count / ROWS_PER_FILE))
     if files == 1:
-        return snapshot.coalesce(1).sortWithinPartitions(*SORT_COLUMNS)
+        # repartition, not coalesce: coalesce(1) would also run the deduplication on a single core.
+        return snapshot.repartition(1).sortWithinPartitions(*SORT_COLUMNS)
     return snapshot.repartitionByRange(files, *SORT_COLUMNS).sortWithinPartitions(*SORT_COLUMNS)
 
 
@@ -1085,7 +1086,7 @@ def run(
     # File count from an upper bound of the rows (previous snapshot plus every new facility): no count job.
     outputs = {
         FACILITIES_TABLE: layout_for_athena(snapshot, previous_facilities + curated_count),
-        DATA_QUALITY_TABLE: issues.coalesce(1).sortWithinPartitions("facility_id", "field"),
+        DATA_QUALITY_TABLE: issues.repartition(1).sortWithinPartitions("facility_id", "field"),
     }
     for table, frame in outputs.items():
         frame.write.mode("overwrite").option("compression", "zstd").parquet(spark_path(locations[table]))

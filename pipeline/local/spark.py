@@ -36,5 +36,11 @@ def start_spark(app_name: str = "accreditation-pipeline", shuffle_partitions: in
         .config("spark.driver.memory", os.environ.get("PIPELINE_SPARK_DRIVER_MEMORY", "4g"))
         .config("spark.driver.extraJavaOptions", java_options)
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        # Loopback only: no host-name lookup at start-up, nothing listening on outside interfaces.
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        # Adaptive execution runs every shuffle stage as a job of its own; on local inputs with few
+        # shuffle partitions it has nothing to re-plan, so it would only add jobs (16 instead of 5).
+        .config("spark.sql.adaptive.enabled", "false")
         .getOrCreate()
     )

@@ -24,6 +24,13 @@ def test_linear_fit_recovers_fixed_and_per_record_time():
     assert linear_fit([(1000, 5.0)]) == (0.0, 0.005)
 
 
+def test_linear_fit_never_returns_a_negative_slope_or_intercept():
+    assert linear_fit([(2_000, 50.0), (10_000, 48.0)]) == (49.0, 0.0)
+    fixed, slope = linear_fit([(1, 1.0), (2, 3.0), (3, 5.0)])
+    assert fixed == 0.0
+    assert slope == pytest.approx(22 / 14)
+
+
 def test_stage_spreads_keep_stage_order_and_add_the_wall_time():
     runs = [
         PipelineRun(10, wall, {"curate": curate, "facility_metrics": 0.5}, {}, {}, Path("."))
