@@ -1075,18 +1075,20 @@ def run(
         previous_facilities = int(base.get("facilities") or 0)
     # Counted while writing (observed metrics), not by extra jobs.
     snapshot_rows, issue_rows = Observation("snapshot_rows"), Observation("issue_rows")
-    snapshot = merge_snapshot(latest_records(curated_new), previous).observe(
-        snapshot_rows, F.count(F.lit(1)).alias("rows")
-    )
-    issues = snapshot_data_quality(data_quality_issues(lines), winners, previous_issues, carried).observe(
-        issue_rows, F.count(F.lit(1)).alias("rows")
-    )
+    snapshot = merge_snapshot(latest_records(curated_new), previous)
+    issues = snapshot_data_quality(data_quality_issues(lines), winners, previous_issues, carried)
 
     locations = {table: run_location(curated, table, as_of, run_id) for table in TABLES}
     # File count from an upper bound of the rows (previous snapshot plus every new facility): no count job.
+    # Observed on the frames as written: an observation below a range repartition would also count
+    # the rows its sampling job reads, and report them twice.
     outputs = {
-        FACILITIES_TABLE: layout_for_athena(snapshot, previous_facilities + curated_count),
-        DATA_QUALITY_TABLE: issues.repartition(1).sortWithinPartitions("facility_id", "field"),
+        FACILITIES_TABLE: layout_for_athena(snapshot, previous_facilities + curated_count).observe(
+            snapshot_rows, F.count(F.lit(1)).alias("rows")
+        ),
+        DATA_QUALITY_TABLE: issues.repartition(1)
+        .sortWithinPartitions("facility_id", "field")
+        .observe(issue_rows, F.count(F.lit(1)).alias("rows")),
     }
     for table, frame in outputs.items():
         frame.write.mode("overwrite").option("compression", "zstd").parquet(spark_path(locations[table]))

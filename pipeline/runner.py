@@ -129,10 +129,13 @@ class LocalRun:
     # ------------------------------------------------------------------ stages
     def _curate(self, stage: Stage) -> dict[str, Any]:
         from glue_jobs import curate_facilities as curation
-        from pipeline.local.spark import start_spark
+        from pipeline.local.spark import SMALL_INPUT_BYTES, start_spark
 
+        raw_bytes = sum(
+            path.stat().st_size for path in self.layout.zone(layout.RAW).iterdir() if path.is_file()
+        )
         with self._timed("spark_startup", "Start the local Spark session (once per run)"):
-            self._spark = start_spark()
+            self._spark = start_spark(small_input=raw_bytes < SMALL_INPUT_BYTES)
         options = curation.CurationOptions(
             raw_location=self._zone_uri(layout.RAW),
             curated_location=self._zone_uri(layout.CURATED),

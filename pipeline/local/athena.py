@@ -24,6 +24,9 @@ _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 _FETCH_ROWS = 10_000
 
 
+_SNAPSHOT_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 @dataclass(frozen=True)
 class QueryResult:
     """What a query run leaves behind: its CSV (Athena's output format) and how many data rows it holds."""
@@ -105,18 +108,23 @@ class LocalAthena:
         if not partitions:
             raise ValueError(f"table {name!r} has no partitions to register (empty partitions mapping)")
         selects: list[str] = []
-        parameters: list[object] = []
         for snapshot_date, folder in sorted(partitions.items()):
-            files = _parquet_files(Path(folder), name, snapshot_date)
+            if not _SNAPSHOT_DATE.fullmatch(snapshot_date):
+                raise ValueError(f"partition value of {name!r} is not a YYYY-MM-DD date: {snapshot_date!r}")
+            files = ", ".join(
+                _sql_string(str(file)) for file in _parquet_files(Path(folder), name, snapshot_date)
+            )
             # hive_partitioning=false: the partition value comes from the mapping, never from
             # a second reading of the folder name.
             selects.append(
-                f"select *, cast(? as varchar) as {PARTITION_COLUMN} "
-                "from read_parquet(?, hive_partitioning = false, union_by_name = true)"
+                f"select *, cast({_sql_string(snapshot_date)} as varchar) as {PARTITION_COLUMN} "
+                f"from read_parquet([{files}], hive_partitioning = false, union_by_name = true)"
             )
-            parameters.extend([snapshot_date, [str(file) for file in files]])
         union = "\nunion all by name\n".join(selects)
-        self.connection.execute(f"create or replace table {name} as\n{union}", parameters)
+        # A view, like an Athena table over S3: queries read the Parquet files where they lie, and a
+        # filter on snapshot_date reads only that partition's files (DuckDB views take no parameters,
+        # hence the quoted literals).
+        self.connection.execute(f"create or replace view {name} as\n{union}")
 
     def execute(self, sql_text: str, parameters: Sequence[object] = ()) -> duckdb.DuckDBPyConnection:
         """Run one Athena query text with its `?` values in order; the connection holds the result."""
@@ -144,6 +152,10 @@ def discover_partitions(table_root: str | Path) -> dict[str, Path]:
         for folder in sorted(root.iterdir())
         if folder.is_dir() and folder.name.startswith(prefix)
     }
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _parquet_files(folder: Path, table: str, snapshot_date: str) -> list[Path]:

@@ -42,6 +42,8 @@ def test_a_console_run_with_the_deployed_defaults_resolves_to_today_and_the_glue
 
 
 def test_the_state_machine_overrides_as_of_and_run_id():
-    options, _ = job.parse_arguments(_console_argv({**DEPLOYED, "--as_of": "2026-11-30", "--run_id": "exec-1"}))
+    options, _ = job.parse_arguments(
+        _console_argv({**DEPLOYED, "--as_of": "2026-11-30", "--run_id": "exec-1"})
+    )
     resolved = options.resolved(job_run_id="jr_ignored")
     assert (resolved.as_of, resolved.run_id) == ("2026-11-30", "exec-1")

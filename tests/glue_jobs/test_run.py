@@ -209,3 +209,19 @@ def test_no_new_files_carries_the_whole_previous_snapshot(spark, zones):
     report = job.run(spark, zones.options("2026-12-02", "r2"))
     assert (report["input_lines"], report["carried_forward"], report["new_raw_files"]) == (0, 5, [])
     assert _rows(spark, zones, snapshot="2026-12-02") == _rows(spark, zones)
+
+
+def test_counts_stay_exact_when_the_snapshot_is_written_as_several_files(spark, zones, monkeypatch):
+    """GIVEN more facilities than one file holds, THEN the report counts each written row once."""
+    monkeypatch.setattr(job, "ROWS_PER_FILE", 40)
+    lines = [json.dumps({"facility_id": f"M{i:03d}", "location": {"state": "TX"}}) for i in range(1, 101)]
+    zones.arrive("day1.ndjson", "\n".join(lines) + "\n")
+    first = _first_run(spark, zones)
+    zones.arrive("day2.ndjson", json.dumps({"facility_id": "M999"}) + "\n")
+    second = job.run(spark, zones.options("2026-12-02", "r2"))
+
+    assert (first["facilities"], first["carried_forward"]) == (100, 0)
+    assert (second["facilities"], second["curated"], second["carried_forward"]) == (101, 1, 100)
+    location = job.local_table_partitions(str(zones.curated), "facilities")["2026-12-01"]
+    written = spark.read.parquet(location)
+    assert written.count() == 100 and written.inputFiles().__len__() == 3

@@ -2,6 +2,7 @@
 
 from accreditation_notifier import subscriptions
 from accreditation_notifier.handler import NotifierSettings
+
 from infra import notifications
 from pipeline.settings import AlertPolicy
 

@@ -125,3 +125,9 @@ def make_facility() -> Callable[..., dict]:
 def run_stage() -> Callable[..., list[dict]]:
     """`run_stage(athena, stage, *, as_of, snapshot_date=None)`: the stage's rows as dicts."""
     return stage_rows
+
+
+@pytest.fixture
+def partition_writer() -> Callable[[Path, str, Sequence[dict]], Path]:
+    """write_partition, for tests that need the folders themselves."""
+    return write_partition

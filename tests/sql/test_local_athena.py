@@ -43,6 +43,30 @@ def test_register_table_keeps_the_nested_curated_types(curated_athena, make_faci
     assert types["services"] == "VARCHAR[]"
 
 
+def test_register_table_is_a_view_over_the_files_where_they_lie(tmp_path, make_facility, partition_writer):
+    # A quote in the path must survive the literal the view is defined with.
+    root = tmp_path / "o'brien" / "facilities"
+    folder = partition_writer(root, AS_OF, [make_facility("A")])
+    athena = LocalAthena()
+    athena.register_table("facilities", {AS_OF: folder})
+    partition_writer(root, AS_OF, [make_facility("A"), make_facility("B")])  # rewritten in place
+
+    kind = athena.connection.execute(
+        "select table_type from information_schema.tables where table_name = 'facilities'"
+    ).fetchone()
+    rows = athena.connection.execute("select facility_id from facilities order by 1").fetchall()
+    assert kind == ("VIEW",)
+    assert rows == [("A",), ("B",)]
+
+
+def test_register_table_rejects_a_partition_value_that_is_not_a_date(
+    tmp_path, make_facility, partition_writer
+):
+    folder = partition_writer(tmp_path / "facilities", AS_OF, [make_facility("A")])
+    with pytest.raises(ValueError, match="not a YYYY-MM-DD date"):
+        LocalAthena().register_table("facilities", {"2026-12-01' or 1=1 --": folder})
+
+
 def test_discover_partitions_finds_the_snapshot_folders_of_a_table_root(tmp_path):
     for name in ("snapshot_date=2026-12-01", "snapshot_date=2026-11-01", "_temporary"):
         (tmp_path / name).mkdir()
