@@ -115,12 +115,14 @@ class LocalRun:
 
     @contextmanager
     def _timed(self, name: str, title: str) -> Iterator[dict[str, Any]]:
-        detail: dict[str, Any] = {}
+        # Recorded when the stage starts, so a step timed inside a stage is listed after it.
+        record = StageRecord(name, title, 0.0)
+        self.records.append(record)
         started = time.perf_counter()
         try:
-            yield detail
+            yield record.detail
         finally:
-            self.records.append(StageRecord(name, title, round(time.perf_counter() - started, 3), detail))
+            record.seconds = round(time.perf_counter() - started, 3)
 
     def _stop_engines(self) -> None:
         if self._athena is not None:
@@ -134,7 +136,7 @@ class LocalRun:
         raw_bytes = sum(
             path.stat().st_size for path in self.layout.zone(layout.RAW).iterdir() if path.is_file()
         )
-        with self._timed("spark_startup", "Start the local Spark session (once per run)"):
+        with self._timed("spark_startup", "  of which: start the local Spark session"):
             self._spark = start_spark(small_input=raw_bytes < SMALL_INPUT_BYTES)
         options = curation.CurationOptions(
             raw_location=self._zone_uri(layout.RAW),
