@@ -100,7 +100,6 @@ RAW_SCHEMA = T.StructType(
     ]
 )
 # A second, one-field parse tells the JSON integer 250 from the string "250" (both are "250" above).
-EMPLOYEE_COUNT_SCHEMA = T.StructType([T.StructField("employee_count", T.LongType())])
 KNOWN_FIELDS = tuple(f.name for f in RAW_SCHEMA.fields if f.name != CORRUPT_COLUMN)
 JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN}
 
@@ -658,8 +657,14 @@ def parse_lines(lines: DataFrame) -> DataFrame:
     """
     value = F.col("value")
     record = F.from_json(value, RAW_SCHEMA, JSON_OPTIONS)
+    # employee_count is parsed as text, where the JSON number 250 and the string "250" look alike;
+    # only a number counts, and a quote after the key in the raw line marks a string. Reading the
+    # line a second time with a LongType schema would tell the same, at the cost of a second parse.
+    count_text = F.col("record.employee_count")
+    quoted_count = value.rlike(r'"employee_count"\s*:\s*"')
     parsed = lines.withColumn("record", record).withColumn(
-        "employee_count_long", F.from_json(value, EMPLOYEE_COUNT_SCHEMA).getField("employee_count")
+        "employee_count_long",
+        F.when(count_text.rlike(r"^-?[0-9]{1,18}$") & ~quoted_count, count_text.cast("long")),
     )
     corrupt = F.col(f"record.{CORRUPT_COLUMN}").isNotNull()
     looks_like_object = value.rlike(r"^\s*\{.*\}\s*$")
@@ -857,7 +862,10 @@ def layout_for_athena(snapshot: DataFrame, row_count: int) -> DataFrame:
     if files == 1:
         # repartition, not coalesce: coalesce(1) would also run the deduplication on a single core.
         return snapshot.repartition(1).sortWithinPartitions(*SORT_COLUMNS)
-    return snapshot.repartitionByRange(files, *SORT_COLUMNS).sortWithinPartitions(*SORT_COLUMNS)
+    # Hash, not range, partitioning: a range repartition samples its input in a job of its own, which
+    # would compute the whole deduplication and merge twice. Files stay evenly sized (facility_id
+    # hashes evenly) and each is sorted, so Athena still skips row groups by state.
+    return snapshot.repartition(files, "facility_id").sortWithinPartitions(*SORT_COLUMNS)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1080,8 +1088,8 @@ def run(
 
     locations = {table: run_location(curated, table, as_of, run_id) for table in TABLES}
     # File count from an upper bound of the rows (previous snapshot plus every new facility): no count job.
-    # Observed on the frames as written: an observation below a range repartition would also count
-    # the rows its sampling job reads, and report them twice.
+    # Observed on the frames as written, so that no other job over the same plan (a range
+    # repartition's sampling, say) can add its rows to the count.
     outputs = {
         FACILITIES_TABLE: layout_for_athena(snapshot, previous_facilities + curated_count).observe(
             snapshot_rows, F.count(F.lit(1)).alias("rows")
