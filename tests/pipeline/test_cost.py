@@ -143,3 +143,12 @@ def test_command_prints_a_table_and_rejects_missing_measurements(tmp_path, capsy
 
     with pytest.raises(UsageError, match="make bench"):
         run(argparse.Namespace(facilities=[1000], measurements=tmp_path / "absent.json", full_reload=False))
+
+
+def test_the_priced_deployment_is_the_one_infra_deploys_by_default():
+    # pipeline/ cannot import infra/ at run time; this test keeps the two defaults from drifting apart.
+    from infra.config import GlueJobSettings, NotifierSettings
+    from pipeline.cost import Deployment
+
+    assert Deployment().glue_workers == GlueJobSettings().number_of_workers
+    assert Deployment().notifier_memory_mb == NotifierSettings().memory_mb
