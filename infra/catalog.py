@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import policies
+from infra.roles import service_role
 from pipeline import layout
 from pipeline.sql_files import load_sql
 from pipeline.stages import QUERY_STAGES
@@ -104,12 +105,6 @@ class Catalog(pulumi.ComponentResource):
             )
 
         crawler_role_name = f"{args.resource_prefix}-crawler"
-        crawler_role = aws.iam.Role(
-            f"{name}-crawler-role",
-            name=crawler_role_name,
-            assume_role_policy=json.dumps(policies.assume_role_policy("glue.amazonaws.com")),
-            opts=child,
-        )
         crawler_document = pulumi.Output.all(
             args.partition, args.account_id, args.curated_bucket_arn, args.kms_key_arn
         ).apply(
@@ -123,10 +118,11 @@ class Catalog(pulumi.ComponentResource):
                 kms_key_arn=values[3],
             )
         )
-        crawler_role_policy = aws.iam.RolePolicy(
-            f"{name}-crawler-policy",
-            role=crawler_role.id,
-            policy=pulumi.Output.json_dumps(crawler_document),
+        crawler_role = service_role(
+            f"{name}-crawler",
+            role_name=crawler_role_name,
+            service="glue.amazonaws.com",
+            policy_json=pulumi.Output.json_dumps(crawler_document),
             opts=child,
         )
         crawler_log_group = aws.cloudwatch.LogGroup(
@@ -140,7 +136,7 @@ class Catalog(pulumi.ComponentResource):
             f"{name}-crawler",
             name=f"{args.resource_prefix}-curated",
             database_name=database.name,
-            role=crawler_role.arn,
+            role=crawler_role.role.arn,
             security_configuration=security_configuration.name,
             s3_targets=[
                 {"path": pulumi.Output.concat("s3://", args.curated_bucket_name, "/", prefix)}
@@ -151,7 +147,7 @@ class Catalog(pulumi.ComponentResource):
             recrawl_policy={"recrawl_behavior": "CRAWL_EVERYTHING"},
             configuration=json.dumps(CRAWLER_CONFIGURATION),
             # IAM is eventually consistent: the role must carry its policy before Glue validates it.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[crawler_role_policy, crawler_log_group]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[crawler_role.policy, crawler_log_group]),
         )
 
         output_location = pulumi.Output.concat(
@@ -193,7 +189,7 @@ class Catalog(pulumi.ComponentResource):
         self.security_configuration_name = security_configuration.name
         self.crawler_name = crawler.name
         self.crawler_arn = crawler.arn
-        self.crawler_role_arn = crawler_role.arn
+        self.crawler_role_arn = crawler_role.role.arn
         self.workgroup_name = workgroup.name
         self.workgroup_arn = workgroup.arn
         self.athena_output_location = output_location

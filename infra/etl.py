@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pulumi_aws as aws
 
 from infra import policies
 from infra.config import GlueJobSettings
+from infra.roles import service_role
 
 TYPE_TOKEN = "healthcare:index:Etl"
 GLUE_VERSION = "5.1"
@@ -92,12 +92,6 @@ class Etl(pulumi.ComponentResource):
         )
         self.script_location = pulumi.Output.concat("s3://", args.artifacts_bucket_name, "/", SCRIPT_KEY)
 
-        role = aws.iam.Role(
-            f"{name}-job-role",
-            name=f"{args.resource_prefix}-glue-job",
-            assume_role_policy=json.dumps(policies.assume_role_policy("glue.amazonaws.com")),
-            opts=child,
-        )
         document = pulumi.Output.all(
             args.partition,
             args.account_id,
@@ -120,8 +114,12 @@ class Etl(pulumi.ComponentResource):
                 kms_key_arn=values[7],
             )
         )
-        role_policy = aws.iam.RolePolicy(
-            f"{name}-job-policy", role=role.id, policy=pulumi.Output.json_dumps(document), opts=child
+        job_role = service_role(
+            f"{name}-job",
+            role_name=f"{args.resource_prefix}-glue-job",
+            service="glue.amazonaws.com",
+            policy_json=pulumi.Output.json_dumps(document),
+            opts=child,
         )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-job-logs",
@@ -151,7 +149,7 @@ class Etl(pulumi.ComponentResource):
             f"{name}-job",
             name=job_name,
             description="Curate raw NDJSON facility records into the partitioned Parquet snapshot",
-            role_arn=role.arn,
+            role_arn=job_role.role.arn,
             glue_version=GLUE_VERSION,
             command={"name": "glueetl", "python_version": "3", "script_location": self.script_location},
             worker_type=args.glue.worker_type,
@@ -164,12 +162,12 @@ class Etl(pulumi.ComponentResource):
             security_configuration=args.security_configuration_name,
             default_arguments=arguments,
             # IAM is eventually consistent: the role must carry its policy before the first run.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, script, log_group]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[job_role.policy, script, log_group]),
         )
 
         self.job_name = job.name
         self.job_arn = job.arn
-        self.job_role_arn = role.arn
+        self.job_role_arn = job_role.role.arn
         self.register_outputs(
             {
                 "job_name": self.job_name,

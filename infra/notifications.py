@@ -13,6 +13,7 @@ import pulumi_aws as aws
 
 from infra import policies
 from infra.config import ALERT_TIERS, STATUS_TOPIC, TOPICS, EmailSubscription, NotifierSettings
+from infra.roles import service_role
 from pipeline.settings import AlertPolicy
 
 TYPE_TOKEN = "healthcare:index:Notifications"
@@ -170,12 +171,6 @@ class Notifications(pulumi.ComponentResource):
             kms_key_id=args.kms_key_arn,
             opts=child,
         )
-        role = aws.iam.Role(
-            f"{name}-notifier-role",
-            name=f"{args.resource_prefix}-notifier",
-            assume_role_policy=json.dumps(policies.assume_role_policy("lambda.amazonaws.com")),
-            opts=child,
-        )
         document = pulumi.Output.all(
             table.arn,
             args.athena_results_bucket_arn,
@@ -192,8 +187,12 @@ class Notifications(pulumi.ComponentResource):
                 alert_topic_arns=values[4:],
             )
         )
-        role_policy = aws.iam.RolePolicy(
-            f"{name}-notifier-policy", role=role.id, policy=pulumi.Output.json_dumps(document), opts=child
+        notifier_role = service_role(
+            f"{name}-notifier",
+            role_name=f"{args.resource_prefix}-notifier",
+            service="lambda.amazonaws.com",
+            policy_json=pulumi.Output.json_dumps(document),
+            opts=child,
         )
         environment = pulumi.Output.all(table.name, *(topics[tier].arn for tier in ALERT_TIERS)).apply(
             lambda values: notifier_environment(
@@ -211,7 +210,7 @@ class Notifications(pulumi.ComponentResource):
             runtime=RUNTIME,
             architectures=["arm64"],
             handler=HANDLER,
-            role=role.arn,
+            role=notifier_role.role.arn,
             code=notifier_code(),
             memory_size=args.notifier.memory_mb,
             timeout=args.notifier.timeout_seconds,
@@ -220,7 +219,7 @@ class Notifications(pulumi.ComponentResource):
             environment={"variables": environment},
             logging_config={"log_format": "Text", "log_group": log_group.name},
             # IAM is eventually consistent: the role must carry its policy before Lambda assumes it.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, log_group]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[notifier_role.policy, log_group]),
         )
 
         self.topic_arns = {topic: resource.arn for topic, resource in topics.items()}

@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from infra import policies
 from infra.catalog import ATHENA_OUTPUT_PREFIX
+from infra.roles import service_role
 from infra.state_machine_policy import StateMachineAccess, state_machine_policy
 from pipeline.settings import DEFAULT_ALERT_POLICY
 from pipeline.state_machine import StateMachineSettings, StateMachineTargets, build_state_machine
@@ -157,16 +158,11 @@ class Orchestration(pulumi.ComponentResource):
             )
         )
 
-        role = aws.iam.Role(
-            f"{name}-state-machine-role",
-            name=f"{args.resource_prefix}-state-machine",
-            assume_role_policy=json.dumps(policies.assume_role_policy("states.amazonaws.com")),
-            opts=child,
-        )
-        role_policy_resource = aws.iam.RolePolicy(
-            f"{name}-state-machine-policy",
-            role=role.id,
-            policy=pulumi.Output.json_dumps(role_policy),
+        machine_role = service_role(
+            f"{name}-state-machine",
+            role_name=f"{args.resource_prefix}-state-machine",
+            service="states.amazonaws.com",
+            policy_json=pulumi.Output.json_dumps(role_policy),
             opts=child,
         )
         log_group = aws.cloudwatch.LogGroup(
@@ -181,7 +177,7 @@ class Orchestration(pulumi.ComponentResource):
             f"{name}-state-machine",
             name=machine_name,
             type="STANDARD",
-            role_arn=role.arn,
+            role_arn=machine_role.role.arn,
             definition=pulumi.Output.json_dumps(definition),
             # ALL with execution data: every state's input and output (run context, counts, S3 URIs; no
             # record content) is what an operator needs to see where and why a run stopped.
@@ -198,20 +194,18 @@ class Orchestration(pulumi.ComponentResource):
                 kms_data_key_reuse_period_seconds=KMS_DATA_KEY_REUSE_SECONDS,
             ),
             # A policy not yet attached when the first execution starts would fail it (IAM propagation).
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy_resource]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[machine_role.policy]),
         )
 
         start_policy = pulumi.Output.all(machine_arn, args.kms_key_arn).apply(
             lambda values: json.dumps(start_execution_policy(values[0], values[1]))
         )
-        events_role = aws.iam.Role(
-            f"{name}-raw-arrival-role",
-            name=f"{args.resource_prefix}-raw-arrival",
-            assume_role_policy=json.dumps(policies.assume_role_policy("events.amazonaws.com")),
+        events_role = service_role(
+            f"{name}-raw-arrival",
+            role_name=f"{args.resource_prefix}-raw-arrival",
+            service="events.amazonaws.com",
+            policy_json=start_policy,
             opts=child,
-        )
-        events_role_policy = aws.iam.RolePolicy(
-            f"{name}-raw-arrival-policy", role=events_role.id, policy=start_policy, opts=child
         )
         rule = aws.cloudwatch.EventRule(
             f"{name}-raw-arrival",
@@ -226,22 +220,20 @@ class Orchestration(pulumi.ComponentResource):
             f"{name}-raw-arrival-target",
             rule=rule.name,
             arn=state_machine.arn,
-            role_arn=events_role.arn,
+            role_arn=events_role.role.arn,
             retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
                 maximum_event_age_in_seconds=MAX_EVENT_AGE_SECONDS,
                 maximum_retry_attempts=MAX_DELIVERY_ATTEMPTS,
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[events_role_policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[events_role.policy]),
         )
 
-        scheduler_role = aws.iam.Role(
-            f"{name}-schedule-role",
-            name=f"{args.resource_prefix}-schedule",
-            assume_role_policy=json.dumps(policies.assume_role_policy("scheduler.amazonaws.com")),
+        scheduler_role = service_role(
+            f"{name}-schedule",
+            role_name=f"{args.resource_prefix}-schedule",
+            service="scheduler.amazonaws.com",
+            policy_json=start_policy,
             opts=child,
-        )
-        scheduler_role_policy = aws.iam.RolePolicy(
-            f"{name}-schedule-policy", role=scheduler_role.id, policy=start_policy, opts=child
         )
         aws.scheduler.Schedule(
             f"{name}-schedule",
@@ -252,14 +244,14 @@ class Orchestration(pulumi.ComponentResource):
             flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
             target=aws.scheduler.ScheduleTargetArgs(
                 arn=state_machine.arn,
-                role_arn=scheduler_role.arn,
+                role_arn=scheduler_role.role.arn,
                 input=SCHEDULED_INPUT,
                 retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
                     maximum_event_age_in_seconds=MAX_EVENT_AGE_SECONDS,
                     maximum_retry_attempts=MAX_DELIVERY_ATTEMPTS,
                 ),
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[scheduler_role_policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[scheduler_role.policy]),
         )
 
         self.state_machine_arn = state_machine.arn
