@@ -194,28 +194,29 @@ def _module_output(module: str, arguments: list[str], log_name: str) -> str:
 
 
 def glue_transform(plan: Plan) -> dict[int, list[GlueRun]]:
+    """Each variant in its own process on the same input; the order alternates from run to run."""
     results: dict[int, list[GlueRun]] = {}
     for size, count in plan.glue_runs.items():
         results[size] = []
+        work = WORK / "glue" / str(size)
         for index in range(count):
             log(f"Glue transform vs naive, {size:,} facilities, run {index + 1}/{count}")
-            output = _module_output(
-                "bench.glue_transform",
-                ["--facilities", str(size), "--work-dir", str(WORK / "glue" / str(size))],
-                f"glue-{size}-{index + 1}.log",
-            )
-            ours, naive = _GLUE_OURS.search(output), _GLUE_NAIVE.search(output)
-            if not ours or not naive:
-                raise RuntimeError(f"unexpected output of bench.glue_transform:\n{output}")
-            run = GlueRun(
-                float(ours[1]),
-                float(ours[2].replace(",", "")),
-                float(naive[1]),
-                float(naive[2].replace(",", "")),
-            )
+            timings = {}
+            order = ("ours", "naive") if index % 2 == 0 else ("naive", "ours")
+            for variant in order:
+                output = _module_output(
+                    "bench.glue_transform",
+                    ["--facilities", str(size), "--variant", variant, "--work-dir", str(work)],
+                    f"glue-{size}-{index + 1}-{variant}.log",
+                )
+                found = (_GLUE_OURS if variant == "ours" else _GLUE_NAIVE).search(output)
+                if not found:
+                    raise RuntimeError(f"unexpected output of bench.glue_transform:\n{output}")
+                timings[variant] = (float(found[1]), float(found[2].replace(",", "")))
+            run = GlueRun(*timings["ours"], *timings["naive"])
             results[size].append(run)
             log(f"  ours {run.ours_seconds:.1f} s, naive {run.naive_seconds:.1f} s, {run.speedup:.2f}x")
-        shutil.rmtree(WORK / "glue" / str(size), ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
     return results
 
 

@@ -6,13 +6,19 @@
 #    the latest snapshot strictly earlier than as_of (none when rebuild=true); only raw files that
 #    arrived after the base's watermark are read, once, as text. A run therefore reads one previous
 #    snapshot plus new files: its cost does not grow with the number of earlier runs.
-# 2. Parse with an explicit schema (PERMISSIVE, corrupt-record column), cache, classify each
-#    line: blank (ignored), quarantined (with a reason), or a record. Records are normalised,
-#    deduplicated (latest arrival wins, then the later line), merged over the base snapshot.
-# 3. Check before writing anything visible: rejected-line ratio against the threshold, and
-#    conservation (non-blank input lines = curated + quarantined + superseded).
-# 4. Write the snapshot and its data-quality issues as zstd Parquet into a folder that belongs to
-#    this run only: <curated>/<table>/snapshot_date=X/run_id=R/. Nothing reads that folder yet.
+# 2. Count the new files' lines per input split from the text alone (for line numbers), then parse
+#    each line once with an explicit schema (PERMISSIVE, corrupt-record column) and classify it:
+#    blank (ignored), quarantined (with a reason), or a record. The classified lines are cached
+#    while the quarantine is written, which also tallies them (observed metrics, no extra job).
+# 3. Check the rejected-line ratio against the threshold before any snapshot is written. Records
+#    are normalised, each carrying its field-level issues; with the previous snapshot's rows they
+#    are deduplicated (latest arrival wins, then the later line): the winners of facilities that
+#    arrived more than once are found from the keys alone and broadcast, so the records are never
+#    shuffled.
+# 4. Write the snapshot as zstd Parquet into a folder that belongs to this run only:
+#    <curated>/<table>/snapshot_date=X/run_id=R/, and its data-quality issues, read back from the
+#    snapshot's issue column, beside it. Nothing reads those folders yet. Check conservation:
+#    non-blank input lines = curated + quarantined + superseded (else the folders are deleted).
 # 5. Switch the catalog partition snapshot_date=X to the new folder (Glue UpdatePartition, or the
 #    local catalog JSON written by rename). That single metadata call is the commit point: Athena
 #    sees either the previous complete snapshot X or the new complete one, never a partial write.
@@ -26,9 +32,9 @@
 # query already running against a folder deleted in step 6 can fail; a new query cannot. When the
 # crawler is required, the crawler registers what step 6 left (exactly one run folder per snapshot).
 # Line numbers: Spark reads a file in splits whose partitions follow the file's byte order
-# (FilePartition packs the splits in order), and monotonically_increasing_id is contiguous within a
-# partition, so 1-based line numbers come from per-(file, partition) counts collected on the driver:
-# no sort or window over the data.
+# (FilePartition packs the splits in order, the same way on every read of the same files), and
+# monotonically_increasing_id is contiguous within a partition, so 1-based line numbers come from
+# per-(file, partition) line counts collected on the driver: no sort or window over the data.
 
 from __future__ import annotations
 
@@ -42,7 +48,8 @@ import re
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -63,8 +70,29 @@ CORRUPT_COLUMN = "_corrupt_record"
 # About 64-128 MB of zstd Parquet per file for typical facility records: large enough for Athena
 # to read efficiently, small enough that a big snapshot is still written in parallel.
 ROWS_PER_FILE = 500_000
+# Below this many rows a core, splitting a snapshot over the cores costs more than it saves.
+MIN_ROWS_PER_FILE = 50_000
+# Deduplication broadcasts the winners of the facilities that arrived more than once, about 60 bytes
+# each; above this many (a full re-delivery of a large registry, say) it shuffles the records instead.
+MAX_BROADCAST_WINNERS = 1_000_000
+ARRIVAL_LINE_BITS = 40
 INT_MAX = 2_147_483_647
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+# Each accreditation trimmed, with valid_until as a real calendar date from strict YYYY-MM-DD text
+# (else NULL). The pattern keeps out what a cast would accept leniently
+# (2026-2-3, 2026-02-03T10:00, surrounding spaces, year 0); try_cast turns 2026-02-30 into NULL and
+# never raises, whatever spark.sql.ansi.enabled says. SQL text because the Python Column API of
+# Spark 3.5 has no try_cast.
+CHECKED_ACCREDITATIONS_SQL = f"""
+transform(record.accreditations, a -> named_struct(
+    'accreditation_body', trim(a.accreditation_body),
+    'accreditation_id', trim(a.accreditation_id),
+    'valid_until', CASE WHEN a.valid_until RLIKE '{DATE_PATTERN}' AND a.valid_until >= '0001'
+                        THEN try_cast(a.valid_until AS DATE) END))
+"""
+# JSON's insignificant whitespace (RFC 8259), as trimmed around a line before the shape checks.
+JSON_WHITESPACE = " \t\r\n"
+EMPLOYEE_COUNT_KEY = '"employee_count"'
 
 REASON_INVALID_JSON = "invalid_json"
 REASON_NOT_OBJECT = "not_a_json_object"
@@ -103,6 +131,7 @@ RAW_SCHEMA = T.StructType(
 KNOWN_FIELDS = tuple(f.name for f in RAW_SCHEMA.fields if f.name != CORRUPT_COLUMN)
 JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN}
 
+ISSUE = T.StructType([T.StructField(name, _STRINGS) for name in ("field", "issue", "raw_value")])
 ACCREDITATION = T.StructType(
     [
         T.StructField("accreditation_body", _STRINGS),
@@ -122,6 +151,7 @@ FACILITY_SCHEMA = T.StructType(
         T.StructField("services", T.ArrayType(_STRINGS)),
         T.StructField("labs", T.ArrayType(LAB)),
         T.StructField("accreditations", T.ArrayType(ACCREDITATION)),
+        T.StructField("data_quality_issues", T.ArrayType(ISSUE)),
         T.StructField("source_file", _STRINGS),
         T.StructField("source_line", T.LongType()),
     ]
@@ -138,7 +168,6 @@ DATA_QUALITY_SCHEMA = T.StructType(
 )
 TABLE_SCHEMAS = {FACILITIES_TABLE: FACILITY_SCHEMA, DATA_QUALITY_TABLE: DATA_QUALITY_SCHEMA}
 FACILITY_COLUMNS = tuple(FACILITY_SCHEMA.fieldNames())
-SORT_COLUMNS = ("state", "facility_id")
 
 
 def _is_calendar_date(text: str) -> bool:
@@ -646,7 +675,8 @@ def catalog_for(options: CurationOptions) -> Catalog:
 
 
 def strip_bom(value: Column) -> Column:
-    return F.regexp_replace(value, "^\ufeff", "")
+    # A prefix test on the UTF-8 bytes, not a regex: a regex decodes every line to a Java string.
+    return F.when(value.startswith("\ufeff"), value.substr(2, INT_MAX)).otherwise(value)
 
 
 def parse_lines(lines: DataFrame) -> DataFrame:
@@ -655,45 +685,63 @@ def parse_lines(lines: DataFrame) -> DataFrame:
     line_kind is "blank", "quarantined" (reason set) or "record"; unknown_fields lists the top-level
     fields of a record that the schema does not know (NULL for other lines).
     """
+    # Every check here runs on every line, so the common case costs byte comparisons only: a line
+    # that starts with "{" and ends with "}" needs no trimming (Spark's trim with a character set
+    # allocates per call), and no regex (which decodes the whole line to a Java string).
     value = F.col("value")
+    braced = value.startswith("{") & value.endswith("}")
+    stripped = F.btrim(value, F.lit(JSON_WHITESPACE))  # evaluated only where braced is false
     record = F.from_json(value, RAW_SCHEMA, JSON_OPTIONS)
     # employee_count is parsed as text, where the JSON number 250 and the string "250" look alike;
-    # only a number counts, and a quote after the key in the raw line marks a string. Reading the
-    # line a second time with a LongType schema would tell the same, at the cost of a second parse.
+    # only a number counts, and a quote after the key's colon in the raw line marks a string.
+    # Reading the line a second time with a LongType schema would tell the same, at a second parse.
     count_text = F.col("record.employee_count")
-    quoted_count = value.rlike(r'"employee_count"\s*:\s*"')
     parsed = lines.withColumn("record", record).withColumn(
         "employee_count_long",
-        F.when(count_text.rlike(r"^-?[0-9]{1,18}$") & ~quoted_count, count_text.cast("long")),
+        F.when(
+            count_text.rlike(r"^-?[0-9]{1,18}$") & ~_has_string_value(value, EMPLOYEE_COUNT_KEY),
+            count_text.cast("long"),
+        ),
     )
+    blank = ~braced & (stripped == "")
     corrupt = F.col(f"record.{CORRUPT_COLUMN}").isNotNull()
-    looks_like_object = value.rlike(r"^\s*\{.*\}\s*$")
+    looks_like_object = braced | (stripped.startswith("{") & stripped.endswith("}"))
     facility_id = F.trim(F.col("record.facility_id"))
     # get_json_object only runs for corrupt lines: it tells valid JSON of the wrong shape from broken text.
     valid_json = F.get_json_object(value, "$").isNotNull()
     reason = (
-        F.when(value.rlike(r"^\s*$"), F.lit(None))
-        .when(~value.rlike(r"^\s*\{") & valid_json, F.lit(REASON_NOT_OBJECT))
+        F.when(blank, F.lit(None))
+        .when(~braced & ~stripped.startswith("{") & valid_json, F.lit(REASON_NOT_OBJECT))
         .when(~looks_like_object, F.lit(REASON_INVALID_JSON))
         .when(corrupt & valid_json, F.lit(REASON_SCHEMA_MISMATCH))
         .when(corrupt, F.lit(REASON_INVALID_JSON))
         .when(facility_id.isNull() | (facility_id == ""), F.lit(REASON_MISSING_ID))
     )
     kind = (
-        F.when(value.rlike(r"^\s*$"), F.lit("blank"))
+        F.when(blank, F.lit("blank"))
         .when(F.col("reason").isNotNull(), F.lit("quarantined"))
         .otherwise(F.lit("record"))
     )
     known = F.array(*(F.lit(name) for name in KNOWN_FIELDS))
-    unknown = F.when(
-        F.col("line_kind") == "record",
-        F.filter(F.json_object_keys(value), lambda field: ~F.array_contains(known, field)),
-    )
+    # array_except, not a filter lambda: lambdas are interpreted row by row, this one per key.
+    # (Its set semantics lose nothing: the keys of one JSON object are distinct.)
+    unknown = F.when(F.col("line_kind") == "record", F.array_except(F.json_object_keys(value), known))
     return (
         parsed.withColumn("reason", reason)
         .withColumn("line_kind", kind)
         .withColumn("unknown_fields", unknown)
     )
+
+
+def _has_string_value(line: Column, key: str) -> Column:
+    """Whether the raw line gives the quoted `key` a JSON string value: a quote follows its colon.
+
+    Byte searches find the usual spellings ("key":"..." and "key": "..."); the regex, which decodes
+    the line, runs only for lines that space the colon some other way.
+    """
+    usual = line.contains(f'{key}:"') | line.contains(f'{key}: "')
+    odd_spacing = ~line.contains(f"{key}:") | line.contains(f"{key}:  ") | line.contains(f"{key}:\t")
+    return usual | (odd_spacing & line.rlike(re.escape(key) + r'\s*:\s*"'))
 
 
 def quarantine_records(parsed: DataFrame, run_id: str, snapshot_date: str) -> DataFrame:
@@ -709,21 +757,22 @@ def quarantine_records(parsed: DataFrame, run_id: str, snapshot_date: str) -> Da
 
 
 def curate_records(parsed: DataFrame) -> DataFrame:
-    """Normalise accepted records to the curated columns (plus `file_order` for deduplication)."""
+    """Normalise accepted records to the curated columns (plus `file_order` for deduplication).
+
+    Each record carries its field-level problems in data_quality_issues, so the issues travel with
+    the record through deduplication and carrying forward, and need no join of their own.
+    """
     record = F.col("record")
     state = F.upper(F.trim(record["location"]["state"]))
     count = F.col("employee_count_long")
     trimmed_services = F.transform(record["services"], lambda s: F.trim(s))
     services = F.filter(trimmed_services, lambda s: s.isNotNull() & (s != ""))
-    accreditations = F.transform(
-        record["accreditations"],
-        lambda a: F.struct(
-            F.trim(a["accreditation_body"]).alias("accreditation_body"),
-            F.trim(a["accreditation_id"]).alias("accreditation_id"),
-            _calendar_date(a["valid_until"]).alias("valid_until"),
-        ),
+    # valid_until is parsed once per accreditation; the curated value and its issue both use it.
+    checked = parsed.where(F.col("line_kind") == "record").withColumn(
+        "_accreditations", F.expr(CHECKED_ACCREDITATIONS_SQL)
     )
-    return parsed.where(F.col("line_kind") == "record").select(
+    accreditations = F.col("_accreditations")
+    return checked.select(
         F.trim(record["facility_id"]).alias("facility_id"),
         F.trim(record["facility_name"]).alias("facility_name"),
         F.trim(record["location"]["address"]).alias("address"),
@@ -734,121 +783,84 @@ def curate_records(parsed: DataFrame) -> DataFrame:
         F.coalesce(F.array_distinct(services), F.array().cast(T.ArrayType(_STRINGS))).alias("services"),
         record["labs"].alias("labs"),
         accreditations.cast(T.ArrayType(ACCREDITATION)).alias("accreditations"),
+        _record_issues(record, count, accreditations).alias("data_quality_issues"),
         "source_file",
         F.col("source_line").cast("long").alias("source_line"),
         "file_order",
     )
 
 
-def _calendar_date(text: Column) -> Column:
-    """A real calendar date from strict YYYY-MM-DD text, else NULL.
+def _record_issues(record: Column, count: Column, accreditations: Column) -> Column:
+    """The record's field-level issues: a bad employee_count, and each missing or invalid valid_until.
 
-    Built from make_date of the month's first day plus an in-range day, so no invalid value ever
-    reaches a parser: nothing raises whatever spark.sql.ansi.enabled or the time parser policy
-    say, and the forms cast would accept (2026-2-3, 2026-02-03T10:00, spaces) stay NULL.
+    `accreditations` are the curated ones: a NULL valid_until there marks a missing or invalid date.
     """
-    year = text.substr(1, 4).cast("int")
-    month = text.substr(6, 2).cast("int")
-    day = text.substr(9, 2).cast("int")
-    first_of_month = F.make_date(year, month, F.lit(1))
-    well_formed = text.rlike(DATE_PATTERN) & (year >= 1) & month.between(1, 12)
-    return F.when(
-        well_formed,
-        F.when(day.between(1, F.dayofmonth(F.last_day(first_of_month))), F.date_add(first_of_month, day - 1)),
-    )
-
-
-def data_quality_issues(parsed: DataFrame) -> DataFrame:
-    """Field-level problems of accepted records: bad employee_count, invalid or missing valid_until."""
-    records = parsed.where(F.col("line_kind") == "record")
-    raw_count = F.col("record.employee_count")
-    count = F.col("employee_count_long")
+    raw_count = record["employee_count"]
     count_issue = (
         F.when(raw_count.isNull(), F.lit("missing"))
         .when(count.isNull(), F.lit("not_an_integer"))
         .when(count < 0, F.lit("negative"))
         .when(count > INT_MAX, F.lit("out_of_range"))
     )
-    counts = records.select(
-        F.trim(F.col("record.facility_id")).alias("facility_id"),
-        "source_file",
-        F.col("source_line").cast("long").alias("source_line"),
-        F.lit("employee_count").alias("field"),
-        count_issue.alias("issue"),
-        raw_count.alias("raw_value"),
-        "file_order",
-    ).where(F.col("issue").isNotNull())
-    exploded = records.select(
-        F.trim(F.col("record.facility_id")).alias("facility_id"),
-        "source_file",
-        F.col("source_line").cast("long").alias("source_line"),
-        "file_order",
-        F.posexplode("record.accreditations").alias("position", "accreditation"),
+    count_issues = F.when(
+        count_issue.isNotNull(), F.array(_issue(F.lit("employee_count"), count_issue, raw_count))
     )
-    raw_date = F.col("accreditation.valid_until")
-    date_issue = F.when(raw_date.isNull(), F.lit("missing")).when(
-        _calendar_date(raw_date).isNull(), F.lit("not_a_calendar_date")
-    )
-    dates = exploded.select(
-        "facility_id",
-        "source_file",
-        "source_line",
-        F.format_string("accreditations[%d].valid_until", F.col("position")).alias("field"),
-        date_issue.alias("issue"),
-        raw_date.alias("raw_value"),
-        "file_order",
-    ).where(F.col("issue").isNotNull())
-    return counts.unionByName(dates)
+
+    def date_issue(pair: Column, position: Column) -> Column:
+        raw = pair["raw"]
+        issue = F.when(raw.isNull(), F.lit("missing")).when(
+            pair["parsed"].isNull(), F.lit("not_a_calendar_date")
+        )
+        field = F.format_string("accreditations[%d].valid_until", position)
+        return F.when(issue.isNotNull(), _issue(field, issue, raw))
+
+    dates = accreditations["valid_until"]
+    pairs = F.arrays_zip(record["accreditations"]["valid_until"].alias("raw"), dates.alias("parsed"))
+    # Lambdas are interpreted row by row; most records have only good dates, which this
+    # array-level test (codegen, and keeps a NULL when both sides hold one) lets skip them.
+    has_null_date = F.size(F.array_intersect(dates, F.array(F.lit(None).cast("date")))) > 0
+    date_issues = F.when(has_null_date, F.filter(F.transform(pairs, date_issue), lambda i: i.isNotNull()))
+    none = F.array().cast(T.ArrayType(ISSUE))
+    return F.concat(F.coalesce(count_issues, none), F.coalesce(date_issues, none))
 
 
-def latest_records(curated: DataFrame) -> DataFrame:
-    """One row per facility_id: the latest arrival wins (file order, then line). Keeps `file_order`."""
+def _issue(field: Column, issue: Column, raw_value: Column) -> Column:
+    return F.struct(field.alias("field"), issue.alias("issue"), raw_value.alias("raw_value"))
+
+
+def data_quality_issues(facilities: DataFrame) -> DataFrame:
+    """One row per issue of the given curated rows, in the data_quality_issues table's shape."""
+    exploded = facilities.select(
+        "facility_id", "source_file", "source_line", F.explode("data_quality_issues").alias("issue")
+    )
+    return exploded.select("facility_id", "source_file", "source_line", "issue.*")
+
+
+def with_previous(curated: DataFrame, previous: DataFrame | None) -> DataFrame:
+    """New records plus the previous snapshot's rows, which lose to any new record of their facility.
+
+    Previous rows get file_order -1 (new files count from 0), so one deduplication both picks the
+    latest new record and carries forward the facilities that received none.
+    """
+    if previous is None:
+        return curated
+    carried = previous.select(*FACILITY_COLUMNS, F.lit(-1).cast("int").alias("file_order"))
+    return curated.unionByName(carried)
+
+
+def latest_records(candidates: DataFrame, partitions: int | None = None) -> DataFrame:
+    """One row per facility_id: the latest arrival wins (file order, then line). Keeps `file_order`.
+
+    With `partitions`, the rows are first hash-partitioned by facility_id into that many
+    partitions, which the window reuses: one shuffle yields both the deduplication and the files.
+    """
+    if partitions is not None:
+        candidates = candidates.repartition(partitions, "facility_id")
     latest_first = Window.partitionBy("facility_id").orderBy(
         F.col("file_order").desc(), F.col("source_line").desc()
     )
-    ranked = curated.withColumn("_rank", F.row_number().over(latest_first))
+    ranked = candidates.withColumn("_rank", F.row_number().over(latest_first))
     return ranked.where(F.col("_rank") == 1).drop("_rank")
-
-
-def latest_keys(curated: DataFrame) -> DataFrame:
-    """The winning line of each facility_id as latest_records picks it: facility_id, source_file, source_line.
-
-    An aggregate over three narrow columns, so the data-quality output needs no second window.
-    """
-    latest = F.max(F.struct("file_order", "source_line", "source_file")).alias("latest")
-    return (
-        curated.groupBy("facility_id")
-        .agg(latest)
-        .select("facility_id", "latest.source_file", "latest.source_line")
-    )
-
-
-def merge_snapshot(latest: DataFrame, previous: DataFrame | None) -> DataFrame:
-    """The complete snapshot: new records plus the previous facilities they do not replace."""
-    current = latest.select(*FACILITY_COLUMNS)
-    if previous is None:
-        return current
-    carried = previous.select(*FACILITY_COLUMNS).join(
-        current.select("facility_id"), "facility_id", "left_anti"
-    )
-    return current.unionByName(carried)
-
-
-def snapshot_data_quality(
-    issues: DataFrame, latest: DataFrame, previous_issues: DataFrame | None, carried: DataFrame | None
-) -> DataFrame:
-    """Issues of exactly the rows in the snapshot: those of winning new records plus carried-forward ones.
-
-    latest and carried need only the key columns facility_id, source_file, source_line.
-    """
-    winners = latest.select("facility_id", "source_file", "source_line")
-    keys = ["facility_id", "source_file", "source_line"]
-    current = issues.join(winners, keys, "left_semi").select(*DATA_QUALITY_SCHEMA.fieldNames())
-    if previous_issues is None or carried is None:
-        return current
-    previous_rows = previous_issues.select(*DATA_QUALITY_SCHEMA.fieldNames())
-    kept = previous_rows.join(carried.select(*keys), keys, "left_semi")
-    return current.unionByName(kept)
 
 
 def unknown_field_counts(parsed: DataFrame) -> DataFrame:
@@ -856,16 +868,48 @@ def unknown_field_counts(parsed: DataFrame) -> DataFrame:
     return parsed.select(F.explode("unknown_fields").alias("field")).groupBy("field").count()
 
 
-def layout_for_athena(snapshot: DataFrame, row_count: int) -> DataFrame:
-    """Few, similarly sized files, sorted by state and facility_id so Athena can skip row groups."""
-    files = max(1, math.ceil(row_count / ROWS_PER_FILE))
-    if files == 1:
-        # repartition, not coalesce: coalesce(1) would also run the deduplication on a single core.
-        return snapshot.repartition(1).sortWithinPartitions(*SORT_COLUMNS)
-    # Hash, not range, partitioning: a range repartition samples its input in a job of its own, which
-    # would compute the whole deduplication and merge twice. Files stay evenly sized (facility_id
-    # hashes evenly) and each is sorted, so Athena still skips row groups by state.
-    return snapshot.repartition(files, "facility_id").sortWithinPartitions(*SORT_COLUMNS)
+def snapshot_files(spark: SparkSession, row_count: int) -> int:
+    """How many files a snapshot of about row_count rows is written as.
+
+    About ROWS_PER_FILE rows a file, but at least one per core once there are MIN_ROWS_PER_FILE
+    rows a core: the files are written by as many tasks, and deduplication runs in them too.
+    """
+    by_size = math.ceil(row_count / ROWS_PER_FILE)
+    by_cores = min(spark.sparkContext.defaultParallelism, row_count // MIN_ROWS_PER_FILE)
+    return max(1, by_size, by_cores)
+
+
+def arrival() -> Column:
+    """file_order and source_line as one comparable long: the later file wins, then the later line.
+
+    Previous rows (file_order -1) come before every new one. Holds up to 2^40 lines a file.
+    """
+    return F.col("file_order").cast("long") * (1 << ARRIVAL_LINE_BITS) + F.col("source_line")
+
+
+def duplicate_winners(candidates: DataFrame) -> DataFrame:
+    """facility_id and winning_arrival of every facility with more than one candidate row.
+
+    Only the key and a long are shuffled, not the records; usually few facilities qualify (the
+    updates of a day), so the result is small enough to broadcast.
+    """
+    return (
+        candidates.groupBy("facility_id")
+        .agg(F.count(F.lit(1)).alias("rows"), F.max(arrival()).alias("winning_arrival"))
+        .where(F.col("rows") > 1)
+        .select("facility_id", "winning_arrival")
+    )
+
+
+def without_superseded(candidates: DataFrame, winners: DataFrame) -> DataFrame:
+    """The candidates minus the rows a later row of the same facility supersedes (see latest_records).
+
+    winners (from duplicate_winners) is broadcast, so every task filters its own rows in place:
+    the records are never shuffled or sorted.
+    """
+    joined = candidates.join(F.broadcast(winners), "facility_id", "left")
+    survives = F.col("winning_arrival").isNull() | (arrival() == F.col("winning_arrival"))
+    return joined.where(survives).drop("winning_arrival")
 
 
 # --------------------------------------------------------------------------------------------
@@ -890,71 +934,41 @@ def staged_lines(scanned: DataFrame) -> DataFrame:
     return parsed.withColumn("value", F.when(F.col("line_kind") == "quarantined", F.col("value")))
 
 
-def line_summary(parsed: DataFrame) -> DataFrame:
-    """Everything the run needs before writing, as one small frame so a single job computes it.
+def partition_line_counts(scanned: DataFrame) -> DataFrame:
+    """Lines per (spark_file, partition) with the partition's first row_id, from the text alone.
 
-    Rows by `part`: "lines" per (spark_file, partition, line_kind, reason) with first_row and lines
-    (the tally and the line-number offsets), "unknown_field" per field (reason = field name), and
-    "facility_ids" (lines = distinct facility ids among records, i.e. the curated count).
+    No parse: a cheap job before the real pass, which then numbers lines as it goes.
     """
-    tally = parsed.groupBy(
-        "spark_file", F.shiftright(F.col("row_id"), 33).alias("partition"), "line_kind", "reason"
-    ).agg(F.min("row_id").alias("first_row"), F.count(F.lit(1)).alias("lines"))
-    drift = unknown_field_counts(parsed).select(F.col("field").alias("reason"), F.col("count").alias("lines"))
-    facility_ids = parsed.where(F.col("line_kind") == "record").agg(
-        F.countDistinct(F.trim(F.col("record.facility_id"))).alias("lines")
-    )
-    return (
-        tally.withColumn("part", F.lit("lines"))
-        .unionByName(drift.withColumn("part", F.lit("unknown_field")), allowMissingColumns=True)
-        .unionByName(facility_ids.withColumn("part", F.lit("facility_ids")), allowMissingColumns=True)
+    return scanned.groupBy("spark_file", F.shiftright(F.col("row_id"), 33).alias("partition")).agg(
+        F.min("row_id").alias("first_row"), F.count(F.lit(1)).alias("lines")
     )
 
 
-@dataclass(frozen=True)
-class LineCounts:
-    """The collected line summary: counts by kind and reason, drift, and where each line number starts."""
+def line_offsets(count_rows: Iterable[Any]) -> dict[tuple[str, int], int]:
+    """(spark_file, partition) -> row_id minus the 1-based line number of that row.
 
-    kinds: dict[str, int]
-    reasons: dict[str, int]
-    unknown_fields: dict[str, int]
-    facility_ids: int
-    # (spark_file, partition) -> row_id minus 1-based line number, for every partition holding lines.
-    line_offsets: dict[tuple[str, int], int]
-
-
-def count_lines(summary_rows: Iterable[Any]) -> LineCounts:
-    """Fold the collected rows of line_summary; line numbers continue across a file's partitions."""
-    kinds: dict[str, int] = {}
-    reasons: dict[str, int] = {}
-    drift: dict[str, int] = {}
-    facility_ids = 0
-    partitions: dict[tuple[str, int], list[int]] = {}
-    for row in summary_rows:
-        if row["part"] == "unknown_field":
-            drift[row["reason"]] = row["lines"]
-        elif row["part"] == "facility_ids":
-            facility_ids = row["lines"]
-        else:
-            kinds[row["line_kind"]] = kinds.get(row["line_kind"], 0) + row["lines"]
-            if row["reason"] is not None:
-                reasons[row["reason"]] = reasons.get(row["reason"], 0) + row["lines"]
-            first_row, lines = partitions.setdefault(
-                (row["spark_file"], row["partition"]), [row["first_row"], 0]
-            )
-            partitions[(row["spark_file"], row["partition"])] = [
-                min(first_row, row["first_row"]),
-                lines + row["lines"],
-            ]
+    Line numbers continue across the partitions of one file, in their byte order.
+    """
     offsets = {}
     next_line: dict[str, int] = {}
-    for (spark_file, partition), (first_row, lines) in sorted(
-        partitions.items(), key=lambda g: (g[0][0], g[1][0])
-    ):
-        first_line = next_line.get(spark_file, 1)
-        offsets[(spark_file, partition)] = first_row - first_line
-        next_line[spark_file] = first_line + lines
-    return LineCounts(kinds, reasons, drift, facility_ids, offsets)
+    for row in sorted(count_rows, key=lambda r: (r["spark_file"], r["first_row"])):
+        first_line = next_line.get(row["spark_file"], 1)
+        offsets[(row["spark_file"], row["partition"])] = row["first_row"] - first_line
+        next_line[row["spark_file"]] = first_line + row["lines"]
+    return offsets
+
+
+LINE_KINDS = ("blank", "quarantined", "record")
+REASONS = (REASON_INVALID_JSON, REASON_NOT_OBJECT, REASON_SCHEMA_MISMATCH, REASON_MISSING_ID)
+
+
+def line_tally(parsed: DataFrame, observation: Observation) -> DataFrame:
+    """The frame unchanged, observed: lines of each kind, quarantined lines of each reason, and
+    records with fields the schema does not know (`drifted`)."""
+    kinds = [F.count_if(F.col("line_kind") == kind).alias(kind) for kind in LINE_KINDS]
+    reasons = [F.count_if(F.col("reason") == reason).alias(reason) for reason in REASONS]
+    drifted = F.count_if(F.size("unknown_fields") > 0).alias("drifted")
+    return parsed.observe(observation, *kinds, *reasons, drifted)
 
 
 def number_lines(
@@ -1016,6 +1030,39 @@ def run(
     refused (earlier as_of without rebuild), the rejected ratio exceeds the threshold, or the
     conservation check fails; nothing new becomes visible in the catalog in those cases.
     """
+    with observed_metrics_kept(spark):
+        return _run(spark, options, catalog, storage, quarantine_storage, raw_storage)
+
+
+# Spark 3.5 loses a query's observed metrics when adaptive execution replaces a stage that produced
+# no rows by an empty relation; Observation.get then waits forever. The run's counts are observed
+# metrics, so that one rule is off while it runs (adaptive execution otherwise stays as configured).
+EMPTY_RELATION_RULE = "org.apache.spark.sql.execution.adaptive.AQEPropagateEmptyRelation"
+EXCLUDED_RULES = "spark.sql.adaptive.optimizer.excludedRules"
+
+
+@contextmanager
+def observed_metrics_kept(spark: SparkSession) -> Iterator[None]:
+    before = spark.conf.get(EXCLUDED_RULES, None)
+    rules = [rule for rule in (before or "").split(",") if rule]
+    spark.conf.set(EXCLUDED_RULES, ",".join([*rules, EMPTY_RELATION_RULE]))
+    try:
+        yield
+    finally:
+        if before is None:
+            spark.conf.unset(EXCLUDED_RULES)
+        else:
+            spark.conf.set(EXCLUDED_RULES, before)
+
+
+def _run(
+    spark: SparkSession,
+    options: CurationOptions,
+    catalog: Catalog | None,
+    storage: Storage | None,
+    quarantine_storage: Storage | None,
+    raw_storage: Storage | None,
+) -> dict[str, Any]:
     as_of, run_id, curated = options.as_of, options.run_id, options.curated_location
     storage = storage or storage_for(curated)
     raw_storage = raw_storage or storage_for(options.raw_location)
@@ -1035,75 +1082,73 @@ def run(
     raw_root = options.raw_location
     listing = [o for o in raw_storage.list_objects(raw_root) if _is_raw_data_file(o, raw_root)]
     arrived = new_raw_files(listing, base)
-    # The one pass over the new raw text: parsed once, cached, and summarised by a single job.
-    staged = staged_lines(scan_raw_lines(spark, arrived)).cache()
-    counts = count_lines(line_summary(staged).collect())
-    lines = number_lines(staged, arrived, counts.line_offsets)
+    # Line numbers first, from a count of the text alone; then the one parse of the new raw text,
+    # cached while the quarantine is written (which also tallies the lines), and read once more
+    # from memory by the deduplication.
+    scanned = scan_raw_lines(spark, arrived)
+    offsets = line_offsets(partition_line_counts(scanned).collect())
+    lines = number_lines(staged_lines(scanned), arrived, offsets).cache()
 
-    kinds, reasons, drift = counts.kinds, counts.reasons, counts.unknown_fields
-    blank_lines = kinds.get("blank", 0)
-    quarantined = kinds.get("quarantined", 0)
-    records = kinds.get("record", 0)
-    input_lines = records + quarantined
-    curated_count = counts.facility_ids
-    superseded = records - curated_count
-
+    tally = Observation("line_tally")
     quarantine_location = run_location(options.quarantine_location, None, as_of, run_id)
-    if quarantined:
-        # Written even when the threshold fails below: the rejected lines are what an operator needs to see.
-        quarantine = quarantine_records(lines, run_id, as_of)
-        quarantine.coalesce(1).write.mode("overwrite").json(spark_path(quarantine_location))
+    # Written even when the threshold fails below: the rejected lines are what an operator needs to see.
+    quarantine = quarantine_records(line_tally(lines, tally), run_id, as_of)
+    quarantine.repartition(1).write.mode("overwrite").json(spark_path(quarantine_location))
+    counted = tally.get
+    reasons = {reason: counted[reason] for reason in REASONS if counted[reason]}
+    blank_lines, quarantined, records = counted["blank"], counted["quarantined"], counted["record"]
+    input_lines = records + quarantined
 
     rejected_ratio = quarantined / input_lines if input_lines else 0.0
     if rejected_ratio > options.max_rejected_ratio:
-        staged.unpersist()
+        lines.unpersist()
         raise CurationError(
             f"{quarantined} of {input_lines} input lines rejected ({rejected_ratio:.2%}), above the "
             f"max_rejected_ratio of {options.max_rejected_ratio:.2%}; snapshot {as_of} not published. "
             f"Rejected lines with reasons: {quarantine_location} (by reason: {reasons})"
         )
+    # Counted by field only when some record has unknown fields at all (rare: no job otherwise).
+    drift = {}
+    if counted["drifted"]:
+        drift = {row["field"]: row["count"] for row in unknown_field_counts(lines).collect()}
     if drift:
         LOG.warning(json.dumps({"event": "schema_drift", "snapshot_date": as_of, "unknown_fields": drift}))
 
-    curated_new = curate_records(lines)
-    previous = previous_issues = carried = None
+    previous = None
     previous_facilities = 0
-    winners = latest_keys(curated_new)
     if base is not None:
-        base_tables = base["tables"]
         previous = spark.read.schema(FACILITY_SCHEMA).parquet(
-            spark_path(base_tables[FACILITIES_TABLE]["location"])
-        )
-        previous_issues = spark.read.schema(DATA_QUALITY_SCHEMA).parquet(
-            spark_path(base_tables[DATA_QUALITY_TABLE]["location"])
-        )
-        carried = previous.select("facility_id", "source_file", "source_line").join(
-            winners.select("facility_id"), "facility_id", "left_anti"
+            spark_path(base["tables"][FACILITIES_TABLE]["location"])
         )
         previous_facilities = int(base.get("facilities") or 0)
-    # Counted while writing (observed metrics), not by extra jobs.
-    snapshot_rows, issue_rows = Observation("snapshot_rows"), Observation("issue_rows")
-    snapshot = merge_snapshot(latest_records(curated_new), previous)
-    issues = snapshot_data_quality(data_quality_issues(lines), winners, previous_issues, carried)
-
+    # Counted while writing (observed metrics), not by extra jobs: the new records that entered the
+    # deduplication, and the snapshot's rows split into new winners and carried-forward ones.
+    entered, written = Observation("deduplicated_records"), Observation("snapshot_rows")
+    is_new = F.col("file_order") >= 0
+    candidates = with_previous(curate_records(lines), previous)
+    files = snapshot_files(spark, previous_facilities + records)
+    winners = duplicate_winners(candidates).cache()
+    observed = candidates.observe(entered, F.count_if(is_new).alias("records"))
+    if winners.count() <= MAX_BROADCAST_WINNERS:
+        snapshot = without_superseded(observed, winners).coalesce(files)
+    else:
+        snapshot = latest_records(observed, partitions=files)
+    snapshot = snapshot.observe(written, F.count(F.lit(1)).alias("rows"), F.count_if(is_new).alias("new"))
     locations = {table: run_location(curated, table, as_of, run_id) for table in TABLES}
-    # File count from an upper bound of the rows (previous snapshot plus every new facility): no count job.
-    # Observed on the frames as written, so that no other job over the same plan (a range
-    # repartition's sampling, say) can add its rows to the count.
-    outputs = {
-        FACILITIES_TABLE: layout_for_athena(snapshot, previous_facilities + curated_count).observe(
-            snapshot_rows, F.count(F.lit(1)).alias("rows")
-        ),
-        DATA_QUALITY_TABLE: issues.repartition(1)
-        .sortWithinPartitions("facility_id", "field")
-        .observe(issue_rows, F.count(F.lit(1)).alias("rows")),
-    }
-    for table, frame in outputs.items():
-        frame.write.mode("overwrite").option("compression", "zstd").parquet(spark_path(locations[table]))
-    staged.unpersist()
-    facilities = snapshot_rows.get["rows"]
-    issue_count = issue_rows.get["rows"]
+    _write_parquet(snapshot.select(*FACILITY_COLUMNS), locations[FACILITIES_TABLE])
+    winners.unpersist()
+    lines.unpersist()
+    facilities, curated_count = written.get["rows"], written.get["new"]
     carried_forward = facilities - curated_count
+    superseded = entered.get["records"] - curated_count
+
+    # The issues table is the written snapshot's issue column, read back: only the few columns it
+    # needs, and exactly the rows of the snapshot (new winners and carried-forward facilities alike).
+    issue_rows = Observation("issue_rows")
+    written_snapshot = spark.read.schema(FACILITY_SCHEMA).parquet(spark_path(locations[FACILITIES_TABLE]))
+    issues = data_quality_issues(written_snapshot).observe(issue_rows, F.count(F.lit(1)).alias("rows"))
+    _write_parquet(issues, locations[DATA_QUALITY_TABLE])
+    issue_count = issue_rows.get["rows"]
     try:
         check_conservation(
             as_of,
@@ -1175,6 +1220,10 @@ def run(
     _remove_other_runs(quarantine_storage, options.quarantine_location, as_of, kept_quarantine)
     LOG.info(json.dumps({"event": "curation_report", **report}))
     return report
+
+
+def _write_parquet(frame: DataFrame, location: str) -> None:
+    frame.write.mode("overwrite").option("compression", "zstd").parquet(spark_path(location))
 
 
 def check_conservation(snapshot_date: str, **counts: int) -> None:

@@ -214,8 +214,9 @@ def test_no_new_files_carries_the_whole_previous_snapshot(spark, zones):
 def test_counts_stay_exact_when_the_snapshot_is_written_as_several_files(spark, zones, monkeypatch):
     """GIVEN more facilities than one file holds, THEN the report counts each written row once."""
     monkeypatch.setattr(job, "ROWS_PER_FILE", 40)
-    lines = [json.dumps({"facility_id": f"M{i:03d}", "location": {"state": "TX"}}) for i in range(1, 101)]
-    zones.arrive("day1.ndjson", "\n".join(lines) + "\n")
+    for part in range(3):  # several input splits, so the snapshot can be written as several files
+        lines = [json.dumps({"facility_id": f"M{i:03d}"}) for i in range(part * 34, min(100, part * 34 + 34))]
+        zones.arrive(f"day1-{part}.ndjson", "\n".join(lines) + "\n")
     first = _first_run(spark, zones)
     zones.arrive("day2.ndjson", json.dumps({"facility_id": "M999"}) + "\n")
     second = job.run(spark, zones.options("2026-12-02", "r2"))
@@ -224,4 +225,20 @@ def test_counts_stay_exact_when_the_snapshot_is_written_as_several_files(spark, 
     assert (second["facilities"], second["curated"], second["carried_forward"]) == (101, 1, 100)
     location = job.local_table_partitions(str(zones.curated), "facilities")["2026-12-01"]
     written = spark.read.parquet(location)
-    assert written.count() == 100 and written.inputFiles().__len__() == 3
+    assert written.count() == 100 and len(written.inputFiles()) > 1
+
+
+def test_many_duplicates_are_resolved_by_shuffling_instead_of_broadcasting(spark, zones, monkeypatch):
+    """GIVEN more duplicated facilities than may be broadcast, THEN the same snapshot comes out."""
+    zones.arrive_sample("day1.ndjson")
+    zones.arrive_sample("rejects.ndjson")
+    broadcast = _first_run(spark, zones)
+    broadcast_rows = _rows(spark, zones)
+
+    monkeypatch.setattr(job, "MAX_BROADCAST_WINNERS", 0)
+    shuffled = job.run(spark, zones.options("2026-12-01", "r2"))
+
+    counts = ("input_lines", "curated", "quarantined", "superseded", "facilities", "data_quality_issues")
+    assert broadcast["superseded"] > 0
+    assert {k: shuffled[k] for k in counts} == {k: broadcast[k] for k in counts}
+    assert _rows(spark, zones) == broadcast_rows

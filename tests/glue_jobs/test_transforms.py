@@ -90,10 +90,33 @@ def test_employee_count_must_be_a_non_negative_json_integer(lines_frame):
     parsed = job.parse_lines(lines_frame(*(_record(employee_count=raw) for raw, _, _ in EMPLOYEE_COUNTS)))
     counts = [r["employee_count"] for r in job.curate_records(parsed).orderBy("source_line").collect()]
     assert counts == [expected for _, expected, _ in EMPLOYEE_COUNTS]
-    issues = {r["source_line"]: (r["field"], r["issue"]) for r in job.data_quality_issues(parsed).collect()}
+    issues = {
+        r["source_line"]: (r["field"], r["issue"])
+        for r in job.data_quality_issues(job.curate_records(parsed)).collect()
+    }
     assert issues == {
         line: ("employee_count", issue) for line, (_, _, issue) in enumerate(EMPLOYEE_COUNTS, 1) if issue
     }
+
+
+SPACINGS = ['"employee_count":{}', '"employee_count": {}', '"employee_count" : {}', '"employee_count":\t {}']
+
+
+@pytest.mark.parametrize("spacing", SPACINGS)
+def test_a_quoted_employee_count_is_told_from_a_number_however_the_colon_is_spaced(lines_frame, spacing):
+    number, text = ('{"facility_id": "F1", ' + spacing.format(value) + "}" for value in ("250", '"250"'))
+    assert [r["employee_count"] for r in _curated(lines_frame, number, text)] == [250, None]
+
+
+def test_whitespace_around_a_line_is_json_whitespace(lines_frame):
+    parsed = job.parse_lines(lines_frame("\t " + _record() + " \t", " \t ", "\t[1]\t", "\t{1\t"))
+    got = [(r["line_kind"], r["reason"]) for r in parsed.orderBy("source_line").collect()]
+    assert got == [
+        ("record", None),
+        ("blank", None),
+        ("quarantined", job.REASON_NOT_OBJECT),
+        ("quarantined", job.REASON_INVALID_JSON),
+    ]
 
 
 def test_services_are_trimmed_distinct_non_blank_in_first_occurrence_order(lines_frame):
@@ -129,7 +152,7 @@ def test_valid_until_must_be_a_real_calendar_date_and_the_accreditation_is_kept(
         {"accreditation_body": "JC", "accreditation_id": f"J{i}", "valid_until": expected}
         for i, (_, expected) in enumerate(VALID_UNTIL)
     ]
-    issues = [r.asDict() for r in job.data_quality_issues(parsed).orderBy("field").collect()]
+    issues = [r.asDict() for r in job.data_quality_issues(job.curate_records(parsed)).collect()]
     assert sorted(issues, key=lambda r: r["field"]) == sorted(
         (
             {
@@ -139,7 +162,6 @@ def test_valid_until_must_be_a_real_calendar_date_and_the_accreditation_is_kept(
                 "field": f"accreditations[{i}].valid_until",
                 "issue": "not_a_calendar_date",
                 "raw_value": str(raw),
-                "file_order": 0,
             }
             for i, (raw, expected) in enumerate(VALID_UNTIL)
             if expected is None
@@ -171,7 +193,7 @@ def test_later_file_wins_then_later_line_within_a_file(spark, lines_frame):
     assert [r["facility_name"] for r in job.latest_records(within).collect()] == ["file0-line2"]
 
 
-def test_merge_carries_forward_facilities_not_replaced(lines_frame):
+def test_previous_rows_lose_to_any_new_record_and_the_rest_are_carried_forward(lines_frame):
     previous = job.latest_records(
         job.curate_records(
             job.parse_lines(
@@ -187,9 +209,33 @@ def test_merge_carries_forward_facilities_not_replaced(lines_frame):
             job.parse_lines(lines_frame(_record(facility_id="F1", facility_name="new"), file_order=5))
         )
     )
-    merged = {r["facility_id"]: r["facility_name"] for r in job.merge_snapshot(new, previous).collect()}
-    assert merged == {"F1": "new", "F2": "kept"}
-    assert job.merge_snapshot(new, previous).columns == list(job.FACILITY_COLUMNS)
+    merged = job.latest_records(job.with_previous(new, previous.drop("file_order")), partitions=3)
+    rows = {r["facility_id"]: (r["facility_name"], r["file_order"]) for r in merged.collect()}
+    assert rows == {"F1": ("new", 5), "F2": ("kept", -1)}
+    assert merged.columns == [*job.FACILITY_COLUMNS, "file_order"]
+
+
+def test_issues_travel_with_their_record(lines_frame):
+    parsed = job.parse_lines(
+        lines_frame(
+            _record(employee_count=-1, accreditations=[{"valid_until": "2026-02-30"}, {"valid_until": None}]),
+            _record(facility_id="F2", employee_count="7"),
+            _record(facility_id="F3", employee_count=7, accreditations=[{"valid_until": "2026-02-03"}]),
+        )
+    )
+    issues = {
+        r["facility_id"]: [(i["field"], i["issue"], i["raw_value"]) for i in r["data_quality_issues"]]
+        for r in job.curate_records(parsed).collect()
+    }
+    assert issues == {
+        "F1": [
+            ("employee_count", "negative", "-1"),
+            ("accreditations[0].valid_until", "not_a_calendar_date", "2026-02-30"),
+            ("accreditations[1].valid_until", "missing", None),
+        ],
+        "F2": [("employee_count", "not_an_integer", "7")],
+        "F3": [],
+    }
 
 
 def test_unknown_top_level_fields_are_counted(lines_frame):
