@@ -127,7 +127,6 @@ RAW_SCHEMA = T.StructType(
         T.StructField(CORRUPT_COLUMN, _STRINGS),
     ]
 )
-# A second, one-field parse tells the JSON integer 250 from the string "250" (both are "250" above).
 KNOWN_FIELDS = tuple(f.name for f in RAW_SCHEMA.fields if f.name != CORRUPT_COLUMN)
 JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN}
 
@@ -856,9 +855,7 @@ def latest_records(candidates: DataFrame, partitions: int | None = None) -> Data
     """
     if partitions is not None:
         candidates = candidates.repartition(partitions, "facility_id")
-    latest_first = Window.partitionBy("facility_id").orderBy(
-        F.col("file_order").desc(), F.col("source_line").desc()
-    )
+    latest_first = Window.partitionBy("facility_id").orderBy(arrival().desc())
     ranked = candidates.withColumn("_rank", F.row_number().over(latest_first))
     return ranked.where(F.col("_rank") == 1).drop("_rank")
 
