@@ -739,7 +739,13 @@ def _has_string_value(line: Column, key: str) -> Column:
     the line, runs only for lines that space the colon some other way.
     """
     usual = line.contains(f'{key}:"') | line.contains(f'{key}: "')
-    odd_spacing = ~line.contains(f"{key}:") | line.contains(f"{key}:  ") | line.contains(f"{key}:\t")
+    # Odd: no colon right after the key, or more than one space (or a tab) after the colon.
+    odd_spacing = (
+        ~line.contains(f"{key}:")
+        | line.contains(f"{key}:\t")
+        | line.contains(f"{key}:  ")
+        | line.contains(f"{key}: \t")
+    )
     return usual | (odd_spacing & line.rlike(re.escape(key) + r'\s*:\s*"'))
 
 

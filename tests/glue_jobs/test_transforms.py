@@ -99,7 +99,13 @@ def test_employee_count_must_be_a_non_negative_json_integer(lines_frame):
     }
 
 
-SPACINGS = ['"employee_count":{}', '"employee_count": {}', '"employee_count" : {}', '"employee_count":\t {}']
+SPACINGS = [
+    '"employee_count":{}',
+    '"employee_count": {}',
+    '"employee_count" : {}',
+    '"employee_count":\t {}',
+    '"employee_count": \t{}',
+]
 
 
 @pytest.mark.parametrize("spacing", SPACINGS)
