@@ -183,8 +183,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"generating {args.facilities:,} facilities in {args.files} files under {raw} ...")
         generate(raw, args.facilities, args.files)
         generate(work / "warm" / "raw", 2_000, 2)
-        marker.touch()
-    records = sum(1 for p in raw.iterdir() for _ in p.open(encoding="utf-8"))
+        # Counted once here, not again by each variant's process.
+        marker.write_text(str(sum(1 for p in raw.iterdir() for _ in p.open(encoding="utf-8"))))
+    records = int(marker.read_text())
     size_mb = sum(p.stat().st_size for p in raw.iterdir()) / 1e6
     print(f"{records:,} input lines, {size_mb:,.0f} MB")
 
