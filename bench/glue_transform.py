@@ -1,20 +1,20 @@
 """Benchmark: records/s of the Glue job's run() against a naive variant (schema inference + Python UDF)."""
 
-# Fair by construction: each variant runs in its own process (a fresh JVM, as every Glue job run
-# is), warms up on the same small sample first, then reads the same raw NDJSON files. Both produce
-# the job's three outputs: the deduplicated facilities and their data-quality issues as zstd
-# Parquet, and the rejected lines as JSON. The naive variant does it the simple way: it infers the
-# schema (a full extra pass over the text), quarantines what Spark cannot parse or has no id,
-# applies the state/employee_count/services/valid_until rules and finds the issues in a Python UDF,
-# deduplicates with a window, caches the result and writes it twice. Ours is the real run() with
-# its line numbers, manifest, report and conservation check.
+# Fair by construction: each variant runs in its own process (its own JVM, so neither inherits the
+# other's compiled code), warms up on the same 2,000 generated records, then times the same runs on
+# the same feeds in the same order. Both produce the job's three outputs: the deduplicated
+# facilities and their data-quality issues as zstd Parquet, and the rejected lines as JSON. The
+# naive variant does it the simple way: it infers the schema (a full extra pass over the text),
+# quarantines what Spark cannot parse or has no id, applies the state/employee_count/services/
+# valid_until rules and finds the issues in a Python UDF, deduplicates with a window, caches the
+# result and writes it twice. Ours is the real run() with its line numbers, manifest, report and
+# conservation check.
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import json
-import random
 import shutil
 import time
 from pathlib import Path
@@ -24,55 +24,11 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from glue_jobs import curate_facilities as job
+from pipeline.generate import write_facilities
 
-STATES = ("TX", "CA", "FL", "NY", "WA", "IL", "OH", "GA", "az", " nc ", "")
-SERVICES = ("Emergency Care", "Surgery", "Radiology", "Laboratory", "Pediatrics", "Cardiology", " Maternity ")
-BODIES = ("Joint Commission", "NCQA", "DNV", "CARF")
-
-
-def generate(folder: Path, facilities: int, files: int, seed: int = 7) -> list[Path]:
-    """NDJSON files with `facilities` distinct ids plus 5% updates and 1% broken lines, as real feeds have."""
-    rng = random.Random(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / f"facilities_{i:03d}.ndjson" for i in range(files)]
-    handles = [p.open("w", encoding="utf-8") for p in paths]
-    start = dt.date(2026, 1, 1)
-    try:
-        for n in range(int(facilities * 1.06)):
-            facility = n if n < facilities else rng.randrange(facilities)
-            if rng.random() < 0.01:
-                line = '{"facility_id": "BROKEN' + str(n)
-            else:
-                line = json.dumps(
-                    {
-                        "facility_id": f"FAC{facility:08d}",
-                        "facility_name": f"Facility {facility}",
-                        "location": {
-                            "address": f"{facility} Main St",
-                            "city": "Springfield",
-                            "state": rng.choice(STATES),
-                            "zip": f"{rng.randrange(10000, 99999)}",
-                        },
-                        "employee_count": rng.choice((rng.randrange(5, 3000), -1, "12", 10.5)),
-                        "services": rng.sample(SERVICES, 3),
-                        "labs": [{"lab_name": "Pathology Lab", "certifications": ["CAP", "CLIA"]}],
-                        "accreditations": [
-                            {
-                                "accreditation_body": rng.choice(BODIES),
-                                "accreditation_id": f"A{facility}-{k}",
-                                "valid_until": (start + dt.timedelta(days=rng.randrange(1200))).isoformat()
-                                if rng.random() > 0.02
-                                else "2026-02-30",
-                            }
-                            for k in range(2)
-                        ],
-                    }
-                )
-            handles[n % files].write(line + "\n")
-    finally:
-        for handle in handles:
-            handle.close()
-    return paths
+# Printed before each measured run's JSON, for the orchestrator (bench/__main__.py) to pick up.
+RESULT_PREFIX = "glue-bench-result "
+WARM_UP_FACILITIES = 2_000
 
 
 ISSUE = T.StructType([T.StructField(n, T.StringType()) for n in ("field", "issue", "raw_value")])
@@ -152,55 +108,55 @@ def naive_transform(spark: SparkSession, raw: Path, out: Path) -> int:
     return written.get["rows"]
 
 
-def _timed(label: str, records: int, action) -> float:
-    started = time.perf_counter()
-    result = action()
-    seconds = time.perf_counter() - started
-    rate = records / seconds
-    print(f"{label:<34} {seconds:8.1f} s  {rate:12,.0f} records/s  ({result})")
-    return rate
+def count_lines(feed: Path) -> int:
+    """Input lines of a feed folder (the records/s numerator), counted outside the timing.
+
+    As Spark counts them: a last line without its newline is a line too.
+    """
+    total = 0
+    for path in sorted(feed.iterdir()):
+        last = b"\n"
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 24):
+                total += chunk.count(b"\n")
+                last = chunk[-1:]
+        total += last != b"\n"
+    return total
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--facilities", type=int, default=100_000, help="distinct facilities (target: 1000000)"
-    )
-    parser.add_argument(
         "--variant", choices=("ours", "naive"), required=True, help="the one variant this process times"
     )
-    parser.add_argument("--files", type=int, default=8, help="raw NDJSON files to spread them over")
     parser.add_argument(
-        "--work-dir", type=Path, required=True, help="scratch folder; its raw/ input is reused when present"
+        "--measure",
+        nargs=2,
+        action="append",
+        metavar=("RUNS", "FEED"),
+        required=True,
+        help="time RUNS runs over the NDJSON files of the folder FEED (repeatable; runs in the given order)",
     )
+    parser.add_argument("--work-dir", type=Path, required=True, help="scratch folder for the outputs")
     parser.add_argument("--driver-memory", default="3g")
     args = parser.parse_args(argv)
+    measures = [(int(runs), Path(feed)) for runs, feed in args.measure]
 
-    work, raw = args.work_dir, args.work_dir / "raw"
-    marker = work / f"raw-{args.facilities}.done"
-    if not marker.exists():
-        shutil.rmtree(work, ignore_errors=True)
-        print(f"generating {args.facilities:,} facilities in {args.files} files under {raw} ...")
-        generate(raw, args.facilities, args.files)
-        generate(work / "warm" / "raw", 2_000, 2)
-        # Counted once here, not again by each variant's process.
-        marker.write_text(str(sum(1 for p in raw.iterdir() for _ in p.open(encoding="utf-8"))))
-    records = int(marker.read_text())
-    size_mb = sum(p.stat().st_size for p in raw.iterdir()) / 1e6
-    print(f"{records:,} input lines, {size_mb:,.0f} MB")
-
+    out = args.work_dir / args.variant
+    shutil.rmtree(out, ignore_errors=True)
+    warm_feed = out / "warm-feed"
+    write_facilities(warm_feed / "facilities.ndjson", WARM_UP_FACILITIES, seed=1)
     spark = (
         SparkSession.builder.master("local[2]")
         .appName("glue-transform-bench")
         .config("spark.driver.memory", args.driver_memory)
         .config("spark.sql.shuffle.partitions", "8")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
     try:
-        out = work / args.variant
-        shutil.rmtree(out, ignore_errors=True)
 
         def ours(source: Path, target: Path, run_id: str) -> str:
             options = job.CurationOptions(
@@ -219,12 +175,26 @@ def main(argv: list[str] | None = None) -> None:
 
         variant = ours if args.variant == "ours" else naive
         # A warm-up on a small sample first, so start-up costs stay out of the timing.
-        variant(work / "warm" / "raw", out / "warm", "warm")
-        label = "curate_facilities.run" if args.variant == "ours" else "naive (inference + Python UDF)"
-        _timed(label, records, lambda: variant(raw, out / "measured", "bench"))
+        variant(warm_feed, out / "warm", "warm")
+        for runs, feed in measures:
+            lines = count_lines(feed)
+            for index in range(runs):
+                target = out / "measured"
+                shutil.rmtree(target, ignore_errors=True)
+                started = time.perf_counter()
+                outcome = variant(feed, target, f"bench-{index + 1}")
+                seconds = time.perf_counter() - started
+                # Each run starts from the same memory: nothing either variant cached is kept.
+                spark.catalog.clearCache()
+                print(
+                    f"{args.variant} {feed.name} run {index + 1}: {seconds:.1f} s, "
+                    f"{lines / seconds:,.0f} records/s ({outcome})"
+                )
+                result = {"variant": args.variant, "feed": str(feed), "lines": lines, "seconds": seconds}
+                print(RESULT_PREFIX + json.dumps(result), flush=True)
     finally:
         spark.stop()
-        shutil.rmtree(work / args.variant, ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -692,13 +692,13 @@ def parse_lines(lines: DataFrame) -> DataFrame:
     stripped = F.btrim(value, F.lit(JSON_WHITESPACE))  # evaluated only where braced is false
     record = F.from_json(value, RAW_SCHEMA, JSON_OPTIONS)
     # employee_count is parsed as text, where the JSON number 250 and the string "250" look alike;
-    # only a number counts, and a quote after the key's colon in the raw line marks a string.
+    # only a number counts, so the raw line must show the number right after the key's colon.
     # Reading the line a second time with a LongType schema would tell the same, at a second parse.
     count_text = F.col("record.employee_count")
     parsed = lines.withColumn("record", record).withColumn(
         "employee_count_long",
         F.when(
-            count_text.rlike(r"^-?[0-9]{1,18}$") & ~_has_string_value(value, EMPLOYEE_COUNT_KEY),
+            count_text.rlike(r"^-?[0-9]{1,18}$") & _is_json_number(value, EMPLOYEE_COUNT_KEY, count_text),
             count_text.cast("long"),
         ),
     )
@@ -732,21 +732,15 @@ def parse_lines(lines: DataFrame) -> DataFrame:
     )
 
 
-def _has_string_value(line: Column, key: str) -> Column:
-    """Whether the raw line gives the quoted `key` a JSON string value: a quote follows its colon.
+def _is_json_number(line: Column, key: str, text: Column) -> Column:
+    """Whether the raw line gives the quoted `key` the JSON number `text` (not the string "text").
 
-    Byte searches find the usual spellings ("key":"..." and "key": "..."); the regex, which decodes
-    the line, runs only for lines that space the colon some other way.
+    One byte search per usual spelling ("key":250 and "key": 250), each stopping where it finds the
+    key; the regex, which decodes the whole line, runs only where neither matches: a quoted value
+    (rare, it is an issue) or a colon spaced some other way.
     """
-    usual = line.contains(f'{key}:"') | line.contains(f'{key}: "')
-    # Odd: no colon right after the key, or more than one space (or a tab) after the colon.
-    odd_spacing = (
-        ~line.contains(f"{key}:")
-        | line.contains(f"{key}:\t")
-        | line.contains(f"{key}:  ")
-        | line.contains(f"{key}: \t")
-    )
-    return usual | (odd_spacing & line.rlike(re.escape(key) + r'\s*:\s*"'))
+    usual = line.contains(F.concat(F.lit(f"{key}:"), text)) | line.contains(F.concat(F.lit(f"{key}: "), text))
+    return usual | line.rlike(re.escape(key) + r"\s*:\s*-?[0-9]")
 
 
 def quarantine_records(parsed: DataFrame, run_id: str, snapshot_date: str) -> DataFrame:
