@@ -127,6 +127,10 @@ class LocalRun:
     def _stop_engines(self) -> None:
         if self._athena is not None:
             self._athena.connection.close()
+        if self._spark is not None:
+            from pipeline.local.spark import stop_spark
+
+            stop_spark(self._spark)
 
     # ------------------------------------------------------------------ stages
     def _curate(self, stage: Stage) -> dict[str, Any]:

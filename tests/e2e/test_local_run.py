@@ -25,7 +25,7 @@ RESULT_FILES = (
 )
 
 
-def _run_cli(out: Path) -> subprocess.CompletedProcess:
+def _run_cli(out: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     inputs = [arg for path in SAMPLE for arg in ("--input", str(path))]
     return subprocess.run(
         [sys.executable, "-m", "pipeline", "run", *inputs, "--as-of", AS_OF, "--out", str(out)],
@@ -33,6 +33,7 @@ def _run_cli(out: Path) -> subprocess.CompletedProcess:
         text=True,
         timeout=600,
         cwd=REPO,
+        env=env,
     )
 
 
@@ -230,6 +231,37 @@ def test_rerun_for_the_same_as_of_is_idempotent(demo_run, tmp_path):
     landing = next(stage for stage in summary["stages"] if stage["name"] == "land_inputs")
     assert landing["detail"]["arrived"] == []
     assert len(list((out / "notifications").glob("*.json"))) == 4
+
+
+def test_the_first_run_saves_spark_classes_and_the_next_maps_them_with_the_same_results(demo_run, tmp_path):
+    """GIVEN an environment without a class archive, WHEN two runs follow each other, THEN the
+    first records it (and publishes it whole), the second uses it, and both give the demo's results."""
+    import os
+
+    archives = tmp_path / "archives"
+    archives.mkdir()
+    env = {**os.environ, "PIPELINE_SPARK_CLASS_ARCHIVE_DIR": str(archives)}
+    demo_out, _ = demo_run
+    expected = {name: _rows(demo_out, name) for name in RESULT_FILES}
+
+    recording = _run_cli(tmp_path / "first", env)
+    assert recording.returncode == 0, recording.stderr[-3000:]
+    assert "saving Spark's classes" in recording.stderr
+    saved = list(archives.iterdir())
+    assert [path.suffix for path in saved] == [".jsa"]  # published, no partial recording left
+    assert saved[0].stat().st_size > 10 * 1024 * 1024
+    recorded_at = saved[0].stat().st_mtime_ns
+
+    mapping = _run_cli(tmp_path / "second", env)
+    assert mapping.returncode == 0, mapping.stderr[-3000:]
+    assert "saving Spark's classes" not in mapping.stderr
+    assert list(archives.iterdir()) == saved and saved[0].stat().st_mtime_ns == recorded_at
+    for out in (tmp_path / "first", tmp_path / "second"):
+        for name in RESULT_FILES:
+            got = _rows(out, name)
+            assert sorted(map(sorted, (r.items() for r in got))) == sorted(
+                map(sorted, (r.items() for r in expected[name]))
+            ), name
 
 
 def test_an_earlier_as_of_is_refused_without_rebuild(demo_run, tmp_path):
