@@ -83,9 +83,19 @@ class ClassArchive:
         return f"-XX:ArchiveClassesAtExit={self.recording} {_QUIET_CLASS_SHARING}"
 
     def publish(self) -> None:
-        """Move this process's finished recording into place (atomically: runs may map it meanwhile)."""
-        if self.recording.exists():
-            os.replace(self.recording, self.path)
+        """Move this process's finished recording into place (atomically: runs may map it meanwhile).
+
+        Archives of an earlier JDK or PySpark in the same folder are removed: nothing maps them again.
+        """
+        if not self.recording.exists():
+            return
+        os.replace(self.recording, self.path)
+        for earlier in self.path.parent.glob("spark-classes-*.jsa"):
+            if earlier != self.path:
+                earlier.unlink(missing_ok=True)
+
+    def discard(self) -> None:
+        self.recording.unlink(missing_ok=True)
 
     def _remove_stale_recordings(self) -> None:
         for stale in self.path.parent.glob("spark-classes-*.tmp"):
@@ -183,4 +193,7 @@ def stop_spark(spark) -> None:
     except subprocess.TimeoutExpired:
         LOG.warning("the JVM did not finish writing %s; the next run records it again", archive.recording)
         return
-    archive.publish()
+    if process.returncode == 0:
+        archive.publish()
+    else:  # a JVM that failed on its way out may have left a partial archive
+        archive.discard()

@@ -75,6 +75,22 @@ def test_the_first_run_records_and_later_runs_map_the_archive(environment):
     assert f"-XX:SharedArchiveFile={archive.path}" in archive.java_options()
 
 
+def test_publishing_removes_the_archives_of_an_earlier_jdk_or_pyspark(environment):
+    archive = ClassArchive.for_this_environment()
+    earlier = environment / "spark-classes-0123456789ab.jsa"
+    earlier.write_bytes(b"old")
+    archive.recording.write_bytes(b"new")
+    archive.publish()
+    assert sorted(environment.iterdir()) == [archive.path]
+
+
+def test_a_discarded_recording_is_gone_and_nothing_is_published(environment):
+    archive = ClassArchive.for_this_environment()
+    archive.recording.write_bytes(b"partial")
+    archive.discard()
+    assert list(environment.iterdir()) == []
+
+
 def test_publishing_without_a_finished_recording_changes_nothing(environment):
     archive = ClassArchive.for_this_environment()
     archive.publish()
