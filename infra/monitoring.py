@@ -117,14 +117,17 @@ def dashboard_body(
         ),
         graph(
             "Athena bytes scanned",
+            # Every entry of `metrics` is an array, an expression too: [[{"expression": ..., "id": ...}]].
             [
-                {
-                    "expression": (
-                        "SEARCH('{AWS/Athena,QueryState,QueryType,WorkGroup} "
-                        f'WorkGroup="{workgroup_name}" MetricName="ProcessedBytes"\', \'Sum\', 86400)'
-                    ),
-                    "id": "processed",
-                }
+                [
+                    {
+                        "expression": (
+                            "SEARCH('{AWS/Athena,QueryState,QueryType,WorkGroup} "
+                            f'WorkGroup="{workgroup_name}" MetricName="ProcessedBytes"\', \'Sum\', 86400)'
+                        ),
+                        "id": "processed",
+                    }
+                ]
             ],
             period=86400,
         ),
