@@ -16,6 +16,8 @@ TYPE_TOKEN = "healthcare:index:Etl"
 GLUE_VERSION = "5.1"
 SCRIPT_PATH = Path(__file__).resolve().parent.parent / "glue_jobs" / "curate_facilities.py"
 SCRIPT_KEY = "glue_jobs/curate_facilities.py"
+# Glue 5 writes system, Spark and GlueLogger logs to `.../error`, the script's stdout/stderr to `.../output`.
+LOG_STREAMS = ("error", "output")
 
 
 @dataclass
@@ -47,7 +49,7 @@ def default_arguments(
     quarantine_location: str,
     database: str,
     max_rejected_ratio: float,
-    log_group_name: str,
+    log_group_prefix: str,
 ) -> dict[str, str]:
     """Every job argument with a value that works as is, so a console rerun needs no typing."""
     return {
@@ -62,9 +64,18 @@ def default_arguments(
         "--job-language": "python",
         "--enable-metrics": "true",
         "--enable-observability-metrics": "true",
-        "--enable-continuous-cloudwatch-log": "true",
-        "--continuous-log-logGroup": log_group_name,
+        # Glue 5 logs in real time to two groups under this prefix; the Glue 4 continuous-logging
+        # options (--enable-continuous-cloudwatch-log, --continuous-log-logGroup) do nothing there.
+        "--custom-logGroup-prefix": log_group_prefix,
+        # The job keeps its own watermark (a manifest beside each snapshot): Glue's bookmark stays off.
+        "--job-bookmark-option": "job-bookmark-disable",
     }
+
+
+def job_log_group_names(*, prefix: str, security_configuration: str, role_name: str) -> tuple[str, ...]:
+    """The groups Glue 5 writes a job's logs to when its security configuration encrypts CloudWatch logs:
+    `<prefix>/<security configuration>-role/<role name>/error` and `.../output`."""
+    return tuple(f"{prefix}/{security_configuration}-role/{role_name}/{stream}" for stream in LOG_STREAMS)
 
 
 class Etl(pulumi.ComponentResource):
@@ -114,27 +125,39 @@ class Etl(pulumi.ComponentResource):
                 kms_key_arn=values[7],
             )
         )
+        job_role_name = f"{args.resource_prefix}-glue-job"
         job_role = service_role(
             f"{name}-job",
-            role_name=f"{args.resource_prefix}-glue-job",
+            role_name=job_role_name,
             service="glue.amazonaws.com",
             policy_json=pulumi.Output.json_dumps(document),
             opts=child,
         )
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-job-logs",
-            name=f"/aws-glue/jobs/{job_name}",
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.kms_key_arn,
-            opts=child,
+        # Created before the job, so Glue never creates them itself without the key or a retention.
+        log_group_prefix = f"/aws-glue/jobs/{job_name}"
+        log_group_names = pulumi.Output.from_input(args.security_configuration_name).apply(
+            lambda security_configuration: job_log_group_names(
+                prefix=log_group_prefix,
+                security_configuration=security_configuration,
+                role_name=job_role_name,
+            )
         )
+        log_groups = [
+            aws.cloudwatch.LogGroup(
+                f"{name}-job-{stream}-logs",
+                name=log_group_names[index],
+                retention_in_days=args.log_retention_days,
+                kms_key_id=args.kms_key_arn,
+                opts=child,
+            )
+            for index, stream in enumerate(LOG_STREAMS)
+        ]
 
         arguments = pulumi.Output.all(
             args.raw_location,
             args.curated_location,
             args.quarantine_location,
             args.database_name,
-            log_group.name,
         ).apply(
             lambda values: default_arguments(
                 raw_location=values[0],
@@ -142,7 +165,7 @@ class Etl(pulumi.ComponentResource):
                 quarantine_location=values[2],
                 database=values[3],
                 max_rejected_ratio=args.max_rejected_ratio,
-                log_group_name=values[4],
+                log_group_prefix=log_group_prefix,
             )
         )
         job = aws.glue.Job(
@@ -162,7 +185,7 @@ class Etl(pulumi.ComponentResource):
             security_configuration=args.security_configuration_name,
             default_arguments=arguments,
             # IAM is eventually consistent: the role must carry its policy before the first run.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[job_role.policy, script, log_group]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[job_role.policy, script, *log_groups]),
         )
 
         self.job_name = job.name

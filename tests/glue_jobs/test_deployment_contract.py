@@ -12,7 +12,7 @@ DEPLOYED = default_arguments(
     quarantine_location="s3://hc-dev-quarantine/",
     database="hc_accred_dev",
     max_rejected_ratio=0.05,
-    log_group_name="/aws-glue/jobs/hc-dev-curate-facilities",
+    log_group_prefix="/aws-glue/jobs/hc-dev-curate-facilities",
 )
 
 

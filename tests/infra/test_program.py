@@ -65,7 +65,7 @@ def test_inventory(deployment):
         "aws:scheduler/schedule:Schedule": 1,
         "aws:cloudwatch/eventRule:EventRule": len(FAILURE_RULES) + 1,
         "aws:cloudwatch/eventTarget:EventTarget": len(FAILURE_RULES) + 1,
-        "aws:cloudwatch/logGroup:LogGroup": 4,
+        "aws:cloudwatch/logGroup:LogGroup": 5,
     }
     for type_, count in counts.items():
         assert len(deployment.of_type(type_)) == count, type_
@@ -305,7 +305,8 @@ def test_log_groups_have_retention_and_the_cmk(deployment, dev_config):
     groups = {r.inputs["name"]: r.inputs for r in deployment.of_type("aws:cloudwatch/logGroup:LogGroup")}
     assert set(groups) == {
         "/aws/lambda/hc-accred-dev-notifier",
-        "/aws-glue/jobs/hc-accred-dev-curate-facilities",
+        "/aws-glue/jobs/hc-accred-dev-curate-facilities/hc-accred-dev-glue-role/hc-accred-dev-glue-job/error",
+        "/aws-glue/jobs/hc-accred-dev-curate-facilities/hc-accred-dev-glue-role/hc-accred-dev-glue-job/output",
         "/aws-glue/crawlers-role/hc-accred-dev-crawler-hc-accred-dev-glue",
         MACHINE_LOG_GROUP,
     }
@@ -358,14 +359,54 @@ def test_glue_job(deployment, dev_config):
         "--job-language": "python",
         "--enable-metrics": "true",
         "--enable-observability-metrics": "true",
-        "--enable-continuous-cloudwatch-log": "true",
-        "--continuous-log-logGroup": "/aws-glue/jobs/hc-accred-dev-curate-facilities",
+        "--custom-logGroup-prefix": "/aws-glue/jobs/hc-accred-dev-curate-facilities",
+        "--job-bookmark-option": "job-bookmark-disable",
     }
     (script,) = deployment.of_type("aws:s3/bucketObject:BucketObject")
     assert script.inputs["bucket"] == bucket_name("artifacts")
     assert script.inputs["key"] == "glue_jobs/curate_facilities.py"
     assert script.inputs["source"].path == str(ROOT / "glue_jobs" / "curate_facilities.py")
     assert script.inputs["serverSideEncryption"] == "aws:kms" and script.inputs["kmsKeyId"] == KEY_ARN
+
+
+def test_glue_job_logs_reach_precreated_groups_with_the_key_and_the_retention(deployment, dev_config):
+    """Glue 5 writes to `<prefix>/error` and `<prefix>/output`, under a CloudWatch-encrypting security
+    configuration `<prefix>/<security configuration>-role/<role>/error|output`; those groups, and only
+    those, exist before the first run, with the stack's key and retention (Glue would create them with
+    neither and keep the logs forever). The Glue 4 options (--enable-continuous-cloudwatch-log,
+    --continuous-log-logGroup) are gone: on Glue 5 they left the stack's group empty.
+
+    Sources: "Logging for AWS Glue jobs", https://docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging.html
+    (Glue 5.0 behaviour, --custom-logGroup-prefix); "Enabling continuous logging for AWS Glue 4.0 and
+    earlier jobs", https://docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging-enable.html;
+    "AWS Glue job parameters", https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-glue-arguments.html
+    """
+    (job,) = deployment.of_type("aws:glue/job:Job")
+    arguments = job.inputs["defaultArguments"]
+    prefix = "/aws-glue/jobs/hc-accred-dev-curate-facilities"
+    assert arguments["--custom-logGroup-prefix"] == prefix
+    assert not {"--enable-continuous-cloudwatch-log", "--continuous-log-logGroup"} & set(arguments)
+    groups = {r.inputs["name"]: r.inputs for r in deployment.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    glue_job_groups = {name for name in groups if name.startswith("/aws-glue/jobs/")}
+    assert glue_job_groups == {
+        f"{prefix}/hc-accred-dev-glue-role/hc-accred-dev-glue-job/error",
+        f"{prefix}/hc-accred-dev-glue-role/hc-accred-dev-glue-job/output",
+    }
+    for name in glue_job_groups:
+        assert groups[name]["kmsKeyId"] == KEY_ARN
+        assert groups[name]["retentionInDays"] == int(dev_config["healthcare-accreditation:logRetentionDays"])
+    assert job.inputs["securityConfiguration"] == "hc-accred-dev-glue"
+    assert job.inputs["roleArn"] == f"arn:aws:iam::{ACCOUNT_ID}:role/hc-accred-dev-glue-job"
+
+
+def test_glue_job_bookmarks_are_disabled_explicitly(deployment):
+    """The job keeps its own watermark; bookmarks are said to be off rather than left to the default.
+
+    Source: "AWS Glue job parameters" (--job-bookmark-option: job-bookmark-enable | job-bookmark-disable |
+    job-bookmark-pause), https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-glue-arguments.html
+    """
+    (job,) = deployment.of_type("aws:glue/job:Job")
+    assert job.inputs["defaultArguments"]["--job-bookmark-option"] == "job-bookmark-disable"
 
 
 def test_crawler(deployment):
