@@ -149,6 +149,7 @@ orchestration = Orchestration(
         glue_timeout_minutes=settings.glue.timeout_minutes,
         notifier_timeout_seconds=settings.notifier.timeout_seconds,
         expiring_window_months=settings.alert_policy.expiring_window_months,
+        catalog_kms_key_arn=storage.kms_key_arn if settings.manage_catalog_encryption else None,
     ),
 )
 state_machine_arn: pulumi.Output[str] | None = orchestration.state_machine_arn

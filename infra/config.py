@@ -106,7 +106,8 @@ class StackSettings:
     retention: RetentionSettings = RetentionSettings()
     athena_bytes_scanned_cutoff: int = 1_073_741_824
     force_destroy_data: bool = False
-    manage_catalog_encryption: bool = True
+    # Account- and region-wide: every Glue and Athena user of the account then needs the stack's key.
+    manage_catalog_encryption: bool = False
 
     def __post_init__(self) -> None:
         _validate(self)

@@ -52,6 +52,8 @@ class OrchestrationArgs:
     notifier_timeout_seconds: int
     expiring_window_months: int = DEFAULT_ALERT_POLICY.expiring_window_months
     athena_results_prefix: str = ATHENA_OUTPUT_PREFIX
+    # The key of the Glue Data Catalog's metadata when this stack encrypts it; Athena then needs it too.
+    catalog_kms_key_arn: pulumi.Input[str] | None = None
 
 
 def start_execution_policy(state_machine_arn: str, kms_key_arn: str) -> dict:
@@ -143,6 +145,7 @@ class Orchestration(pulumi.ComponentResource):
             args.athena_results_bucket_name,
             args.curated_bucket_name,
             args.kms_key_arn,
+            args.catalog_kms_key_arn,
         ).apply(
             lambda values: state_machine_policy(
                 values[0],
@@ -154,6 +157,7 @@ class Orchestration(pulumi.ComponentResource):
                     athena_results_bucket=values[4],
                     athena_data_buckets=(values[5],),
                     kms_key_arns=(values[6],),
+                    catalog_kms_key_arns=(values[7],) if values[7] else (),
                 ),
             )
         )

@@ -33,6 +33,13 @@ ATHENA_QUERY_SYNC_ACTIONS = (
     "athena:StartQueryExecution",
     "athena:StopQueryExecution",
 )
+# Athena resolves the query's data catalog first ("IAM policies for Amazon Athena" in the Step Functions
+# guide grants athena:GetDataCatalog for the .sync integration); queries name no catalog, so the default.
+ATHENA_DATA_CATALOG_ACTIONS = ("athena:GetDataCatalog",)
+DEFAULT_DATA_CATALOG = "AwsDataCatalog"
+# What every policy used to access Athena needs on the key of an encrypted Glue Data Catalog (Athena's
+# "Access to encrypted metadata in the AWS Glue Data Catalog").
+CATALOG_KEY_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
 # Athena runs with the caller's permissions: catalog reads for the tables it plans over,
 CATALOG_READ_ACTIONS = (
     "glue:BatchGetPartition",
@@ -77,6 +84,8 @@ class StateMachineAccess:
     athena_data_buckets: tuple[str, ...]
     # Customer-managed keys of the buckets and topics the tasks touch.
     kms_key_arns: tuple[str, ...]
+    # Key of the Glue Data Catalog's metadata, when this stack encrypts it (manageCatalogEncryption).
+    catalog_kms_key_arns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -213,13 +222,19 @@ def _glue_crawler(action: str) -> Rule:
 
 def _athena_query_sync(task: Task, access: StateMachineAccess, _: Mapping) -> list[Grant]:
     workgroup = _static(task, "WorkGroup")
-    database = task.parameters.get("QueryExecutionContext", {}).get("Database")
-    if not isinstance(database, str):
-        raise UnsupportedIntegration(f"task {task.name!r}: QueryExecutionContext.Database must be fixed")
+    context = task.parameters.get("QueryExecutionContext", {})
+    database = context.get("Database")
+    catalog = context.get("Catalog", DEFAULT_DATA_CATALOG)
+    if not isinstance(database, str) or not isinstance(catalog, str):
+        raise UnsupportedIntegration(f"task {task.name!r}: QueryExecutionContext must be fixed")
     results = access.athena_results_bucket
     data = access.athena_data_buckets
+    catalog_key = (
+        [Grant(CATALOG_KEY_ACTIONS, access.catalog_kms_key_arns)] if access.catalog_kms_key_arns else []
+    )
     return [
         Grant(ATHENA_QUERY_SYNC_ACTIONS, (_arn(access, "athena", f"workgroup/{workgroup}"),)),
+        Grant(ATHENA_DATA_CATALOG_ACTIONS, (_arn(access, "athena", f"datacatalog/{catalog}"),)),
         Grant(
             CATALOG_READ_ACTIONS,
             (
@@ -233,6 +248,7 @@ def _athena_query_sync(task: Task, access: StateMachineAccess, _: Mapping) -> li
         Grant(RESULTS_BUCKET_ACTIONS, (f"arn:{access.partition}:s3:::{results}",)),
         Grant(RESULTS_OBJECT_ACTIONS, (_s3_object(access, f"{results}/*"),)),
         _kms(access, KMS_DECRYPT, KMS_GENERATE),
+        *catalog_key,
     ]
 
 

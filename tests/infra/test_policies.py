@@ -194,9 +194,6 @@ ENCRYPTION_CHECKS = {
     ),
     "aws:glue/job:Job": lambda r, d: bool(r.inputs.get("securityConfiguration")),
     "aws:glue/crawler:Crawler": lambda r, d: bool(r.inputs.get("securityConfiguration")),
-    "aws:glue/catalogDatabase:CatalogDatabase": lambda r, d: bool(
-        d.of_type("aws:glue/dataCatalogEncryptionSettings:DataCatalogEncryptionSettings")
-    ),
     "aws:sfn/stateMachine:StateMachine": lambda r, d: (
         (r.inputs.get("encryptionConfiguration") or {}).get("type") == "CUSTOMER_MANAGED_KMS_KEY"
     ),
@@ -213,6 +210,9 @@ ENCRYPTION_CHECKS = {
     ),
 }
 HOLDS_NO_DATA = {
+    # Table definitions only, no records; encrypting the catalog is account-wide, so an opt-in
+    # (manageCatalogEncryption, tests/infra/test_catalog_encryption.py).
+    "aws:glue/catalogDatabase:CatalogDatabase",
     "aws:kms/key:Key",
     "aws:kms/alias:Alias",
     "aws:iam/role:Role",

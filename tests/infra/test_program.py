@@ -47,7 +47,8 @@ def test_inventory(deployment):
         "aws:kms/key:Key": 1,
         "aws:glue/catalogDatabase:CatalogDatabase": 1,
         "aws:glue/securityConfiguration:SecurityConfiguration": 1,
-        "aws:glue/dataCatalogEncryptionSettings:DataCatalogEncryptionSettings": 1,
+        # Catalog encryption is account-wide and an opt-in (test_catalog_encryption.py).
+        "aws:glue/dataCatalogEncryptionSettings:DataCatalogEncryptionSettings": 0,
         "aws:glue/job:Job": 1,
         "aws:glue/crawler:Crawler": 1,
         "aws:athena/workgroup:Workgroup": 1,
@@ -315,19 +316,12 @@ def test_log_groups_have_retention_and_the_cmk(deployment, dev_config):
         assert group["kmsKeyId"] == KEY_ARN
 
 
-def test_glue_security_configuration_and_catalog_encryption(deployment):
+def test_glue_security_configuration(deployment):
     (security,) = deployment.of_type("aws:glue/securityConfiguration:SecurityConfiguration")
     assert security.inputs["encryptionConfiguration"] == {
         "s3Encryption": {"s3EncryptionMode": "SSE-KMS", "kmsKeyArn": KEY_ARN},
         "cloudwatchEncryption": {"cloudwatchEncryptionMode": "SSE-KMS", "kmsKeyArn": KEY_ARN},
         "jobBookmarksEncryption": {"jobBookmarksEncryptionMode": "CSE-KMS", "kmsKeyArn": KEY_ARN},
-    }
-    (catalog,) = deployment.of_type("aws:glue/dataCatalogEncryptionSettings:DataCatalogEncryptionSettings")
-    settings = catalog.inputs["dataCatalogEncryptionSettings"]
-    assert settings["encryptionAtRest"] == {"catalogEncryptionMode": "SSE-KMS", "sseAwsKmsKeyId": KEY_ARN}
-    assert settings["connectionPasswordEncryption"] == {
-        "returnConnectionPasswordEncrypted": True,
-        "awsKmsKeyId": KEY_ARN,
     }
 
 

@@ -61,6 +61,7 @@ OPTIMIZED = {
                 "athena:StopQueryExecution",
             )
         },
+        "athena:GetDataCatalog": [f"arn:aws:athena:us-east-1:{ACCOUNT}:datacatalog/AwsDataCatalog"],
         **{
             action: [
                 _glue("catalog"),
