@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import policies
+from infra.catalog import ATHENA_OUTPUT_PREFIX
 from infra.config import ALERT_TIERS, STATUS_TOPIC, TOPICS, EmailSubscription, NotifierSettings
 from infra.roles import service_role
 from pipeline.settings import AlertPolicy
@@ -181,6 +182,8 @@ class Notifications(pulumi.ComponentResource):
             lambda values: policies.notifier_policy(
                 idempotency_table_arn=values[0],
                 athena_results_bucket_arn=values[1],
+                # The stage results it reads are Athena's query results.
+                stage_results_prefix=ATHENA_OUTPUT_PREFIX,
                 alerts_prefix=ALERTS_PREFIX,
                 log_group_arn=values[2],
                 kms_key_arn=values[3],

@@ -331,6 +331,7 @@ def notifier_policy(
     alert_topic_arns: Sequence[str],
     idempotency_table_arn: str,
     athena_results_bucket_arn: str,
+    stage_results_prefix: str,
     alerts_prefix: str,
     log_group_arn: str,
     kms_key_arn: str,
@@ -342,6 +343,14 @@ def notifier_policy(
             "IdempotencyRecords",
             ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
             idempotency_table_arn,
+        ),
+        # S3 answers a GetObject of a missing key with 404 only to a caller allowed to list it (else 403,
+        # which the notifier cannot tell from a denied read); S3 checks the key as s3:prefix.
+        statement(
+            "ListStageResults",
+            ["s3:ListBucket"],
+            athena_results_bucket_arn,
+            condition={"StringLike": {"s3:prefix": [f"{stage_results_prefix}*"]}},
         ),
         statement("ReadStageResults", ["s3:GetObject"], objects(athena_results_bucket_arn)),
         statement("WriteAlertsCsv", ["s3:PutObject"], objects(athena_results_bucket_arn, alerts_prefix)),
