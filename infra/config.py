@@ -179,6 +179,26 @@ def _validate(settings: StackSettings) -> None:
             raise ValueError(
                 f"per-state subscription needs an alert tier and a 2-letter state: {subscription}"
             )
+    _refuse_second_subscriptions(settings.subscriptions)
+
+
+def _config_place(subscription: EmailSubscription) -> str:
+    return f"stateAlertEmails.{subscription.state}" if subscription.state else "alertEmails"
+
+
+def _refuse_second_subscriptions(subscriptions: tuple[EmailSubscription, ...]) -> None:
+    """SNS keeps one subscription (one filter policy) per topic and address: a second Subscribe of the same
+    address with other attributes fails ("Subscription already exists with different attributes")."""
+    first: dict[tuple[str, str], EmailSubscription] = {}
+    for subscription in subscriptions:
+        key = (subscription.topic, subscription.email.lower())
+        if key in first:
+            raise ValueError(
+                f"{subscription.email} is subscribed twice to the {subscription.topic} topic "
+                f"({_config_place(first[key])} and {_config_place(subscription)}); SNS allows one "
+                "subscription per address and topic: keep one of them"
+            )
+        first[key] = subscription
 
 
 def _subscriptions(alert_emails: dict, state_alert_emails: dict) -> tuple[EmailSubscription, ...]:

@@ -81,3 +81,54 @@ BASE = StackSettings(project="p", stack="dev", region="us-east-1", name_prefix="
 def test_invalid_settings_are_refused(change, message):
     with pytest.raises(ValueError, match=message):
         dataclasses.replace(BASE, **change)
+
+
+def test_one_address_on_one_topic_from_both_lists_is_refused_with_one_line_naming_both(dev_config):
+    """SNS keeps one subscription per topic, protocol and endpoint, each with its own attributes (one
+    filter policy): the all-states subscription and a per-state one of the same address on the same tier
+    topic would be two subscriptions, and the second Subscribe fails ("Subscription already exists with
+    different attributes") after most of the stack exists. The config is refused before anything is created.
+
+    Sources: "Subscribe", Amazon SNS API Reference, https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html;
+    "Amazon SNS subscription filter policies",
+    https://docs.aws.amazon.com/sns/latest/dg/sns-subscription-filter-policies.html
+    """
+    config = {
+        **dev_config,
+        "healthcare-accreditation:alertEmails": '{"high": ["Team@Example.org"]}',
+        "healthcare-accreditation:stateAlertEmails": '{"TX": {"high": ["team@example.org"]}}',
+    }
+    with pytest.raises(ValueError) as refused:
+        settings_from(config)
+    message = str(refused.value)
+    assert "\n" not in message
+    assert "team@example.org" in message.lower() and "high" in message
+    assert "alertEmails" in message and "stateAlertEmails.TX" in message
+
+
+@pytest.mark.parametrize(
+    ("alert_emails", "state_alert_emails"),
+    [
+        ('{"critical": ["a@b.org", "a@b.org"]}', "{}"),
+        ("{}", '{"TX": {"critical": ["a@b.org"]}, "CA": {"critical": ["a@b.org"]}}'),
+    ],
+)
+def test_any_second_subscription_of_an_address_to_a_topic_is_refused(
+    dev_config, alert_emails, state_alert_emails
+):
+    config = {
+        **dev_config,
+        "healthcare-accreditation:alertEmails": alert_emails,
+        "healthcare-accreditation:stateAlertEmails": state_alert_emails,
+    }
+    with pytest.raises(ValueError, match=r"a@b\.org.*critical"):
+        settings_from(config)
+
+
+def test_one_address_on_several_topics_is_fine(dev_config):
+    config = {
+        **dev_config,
+        "healthcare-accreditation:alertEmails": '{"high": ["a@b.org"], "medium": ["a@b.org"]}',
+        "healthcare-accreditation:stateAlertEmails": '{"TX": {"critical": ["a@b.org"]}}',
+    }
+    assert len(settings_from(config).subscriptions) == 3
