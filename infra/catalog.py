@@ -114,7 +114,6 @@ class Catalog(pulumi.ComponentResource):
                 account_id=values[1],
                 curated_bucket_arn=values[2],
                 table_prefixes=TABLE_PREFIXES,
-                database=args.database_name,
                 kms_key_arn=values[3],
             )
         )
@@ -123,6 +122,13 @@ class Catalog(pulumi.ComponentResource):
             role_name=crawler_role_name,
             service="glue.amazonaws.com",
             policy_json=pulumi.Output.json_dumps(crawler_document),
+            managed_policy_arns=[
+                pulumi.Output.from_input(args.partition).apply(
+                    lambda partition: policies.aws_managed_policy_arn(
+                        partition, policies.CRAWLER_MANAGED_POLICY
+                    )
+                )
+            ],
             opts=child,
         )
         crawler_log_group = aws.cloudwatch.LogGroup(
@@ -147,7 +153,9 @@ class Catalog(pulumi.ComponentResource):
             recrawl_policy={"recrawl_behavior": "CRAWL_EVERYTHING"},
             configuration=json.dumps(CRAWLER_CONFIGURATION),
             # IAM is eventually consistent: the role must carry its policy before Glue validates it.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[crawler_role.policy, crawler_log_group]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[*crawler_role.permissions, crawler_log_group]
+            ),
         )
 
         output_location = pulumi.Output.concat(

@@ -71,19 +71,10 @@ GLUE_JOB_CATALOG_ACTIONS = (
     "glue:GetTable",
     "glue:UpdatePartition",
 )
-CRAWLER_CATALOG_ACTIONS = (
-    "glue:BatchCreatePartition",
-    "glue:BatchGetPartition",
-    "glue:CreatePartition",
-    "glue:CreateTable",
-    "glue:GetDatabase",
-    "glue:GetPartition",
-    "glue:GetPartitions",
-    "glue:GetTable",
-    "glue:GetTables",
-    "glue:UpdatePartition",
-    "glue:UpdateTable",
-)
+# What Glue documents for a crawler role ("Crawler prerequisites"): this AWS managed policy for the Data
+# Catalog, plus an inline policy for the data source and its key. A hand-picked subset of its catalog
+# actions missed some a re-crawl needs (glue:BatchUpdatePartition, s3:GetBucketLocation).
+CRAWLER_MANAGED_POLICY = "service-role/AWSGlueServiceRole"
 GLUE_LOG_ACTIONS = (
     "logs:AssociateKmsKey",
     "logs:CreateLogGroup",
@@ -298,6 +289,10 @@ def glue_job_policy(
     )
 
 
+def aws_managed_policy_arn(partition: str, name: str) -> str:
+    return f"arn:{partition}:iam::aws:policy/{name}"
+
+
 def crawler_policy(
     *,
     partition: str,
@@ -305,21 +300,16 @@ def crawler_policy(
     account_id: str,
     curated_bucket_arn: str,
     table_prefixes: Sequence[str],
-    database: str,
     kms_key_arn: str,
 ) -> Document:
-    """The crawler: read the curated table roots only, create/update their tables and partitions."""
+    """The crawler's inline policy: this stack's curated table roots and key, and its encrypted logs (the
+    catalog comes from CRAWLER_MANAGED_POLICY, which grants no logs:AssociateKmsKey)."""
     return document(
         statement("ListCurated", ["s3:ListBucket"], curated_bucket_arn),
         statement(
             "ReadTableRoots",
             ["s3:GetObject"],
             [objects(curated_bucket_arn, prefix) for prefix in table_prefixes],
-        ),
-        statement(
-            "MaintainTables",
-            CRAWLER_CATALOG_ACTIONS,
-            _catalog_resources(partition, region, account_id, database),
         ),
         statement("UseDataKey", KEY_DATA_ACTIONS, kms_key_arn),
         statement("WriteEncryptedLogs", GLUE_LOG_ACTIONS, _glue_logs_resource(partition, region, account_id)),

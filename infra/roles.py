@@ -1,8 +1,9 @@
-"""One IAM role per principal: a service trust policy plus one inline policy, and nothing else."""
+"""One IAM role per principal: a service trust policy, one inline policy, a managed one where AWS says so."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -14,8 +15,13 @@ from infra import policies
 @dataclass(frozen=True)
 class ServiceRole:
     role: aws.iam.Role
-    # Resources that assume the role depend on this, so their first call has its permissions.
     policy: aws.iam.RolePolicy
+    managed_policies: tuple[aws.iam.RolePolicyAttachment, ...] = ()
+
+    @property
+    def permissions(self) -> list[pulumi.Resource]:
+        """What resources that assume the role depend on, so their first call has its permissions."""
+        return [self.policy, *self.managed_policies]
 
 
 def service_role(
@@ -25,8 +31,10 @@ def service_role(
     service: str,
     policy_json: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
+    managed_policy_arns: Sequence[pulumi.Input[str]] = (),
 ) -> ServiceRole:
-    """`<resource_name>-role` assumable by `service` only, with `<resource_name>-policy` inline."""
+    """`<resource_name>-role` assumable by `service` only, with `<resource_name>-policy` inline and the
+    AWS managed policies given (`<resource_name>-managed-<n>`)."""
     role = aws.iam.Role(
         f"{resource_name}-role",
         name=role_name,
@@ -34,4 +42,10 @@ def service_role(
         opts=opts,
     )
     policy = aws.iam.RolePolicy(f"{resource_name}-policy", role=role.id, policy=policy_json, opts=opts)
-    return ServiceRole(role, policy)
+    attachments = tuple(
+        aws.iam.RolePolicyAttachment(
+            f"{resource_name}-managed-{index}", role=role.name, policy_arn=policy_arn, opts=opts
+        )
+        for index, policy_arn in enumerate(managed_policy_arns)
+    )
+    return ServiceRole(role, policy, attachments)

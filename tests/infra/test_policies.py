@@ -70,7 +70,37 @@ def test_one_role_per_principal_each_with_its_own_inline_policy(deployment):
         "hc-accred-dev-schedule",
     }
     assert set(inline) == roles and len(inline) == len(set(inline))
-    assert not deployment.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"), "no managed policies"
+    # One managed policy, where Glue documents it: the crawler's (test_crawler_role_* below).
+    attachments = deployment.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert [(a.inputs["role"], a.inputs["policyArn"]) for a in attachments] == [
+        ("hc-accred-dev-crawler", "arn:aws:iam::aws:policy/service-role/AWSGlueServiceRole")
+    ]
+
+
+def test_crawler_role_has_glues_managed_service_policy_and_an_inline_one_for_this_stack(deployment):
+    """A re-crawl of partitioned tables calls more of the catalog and S3 than a hand-picked subset held
+    (glue:BatchUpdatePartition, s3:GetBucketLocation, ...); Glue documents a crawler role as the AWS
+    managed policy AWSGlueServiceRole plus an inline policy for the data source, and for KMS-encrypted
+    S3 data decrypt permissions on the key.
+
+    Sources: "Crawler prerequisites" (AWS Glue Developer Guide),
+    https://docs.aws.amazon.com/glue/latest/dg/crawler-prereqs.html; "AWSGlueServiceRole" (AWS Managed
+    Policy Reference), https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSGlueServiceRole.html;
+    "Step 3: Configure security settings",
+    https://docs.aws.amazon.com/glue/latest/dg/define-crawler-configure-security-settings.html
+    """
+    (attachment,) = [
+        a
+        for a in deployment.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if a.inputs["role"] == "hc-accred-dev-crawler"
+    ]
+    assert attachment.inputs["policyArn"] == "arn:aws:iam::aws:policy/service-role/AWSGlueServiceRole"
+    _, inline = policy_documents(deployment)["hc-accred-dev-crawler-policy"]
+    curated = "arn:aws:s3:::hc-accred-dev-curated-123456789012"
+    resources = {r for s in statements(inline) for r in as_list(s["Resource"])}
+    assert curated in resources and f"{curated}/facilities/*" in resources
+    assert any(r.startswith("arn:aws:kms:") for r in resources)
+    assert "*" not in resources
 
 
 def test_identity_and_resource_policies_pass_parliament(deployment):
@@ -217,6 +247,7 @@ HOLDS_NO_DATA = {
     "aws:kms/alias:Alias",
     "aws:iam/role:Role",
     "aws:iam/rolePolicy:RolePolicy",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     "aws:iam/policy:Policy",
     "aws:sqs/queuePolicy:QueuePolicy",
     "aws:lambda/permission:Permission",

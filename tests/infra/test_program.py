@@ -60,6 +60,7 @@ def test_inventory(deployment):
         # Glue job, crawler, notifier, state machine, raw-arrival rule, schedule: one role each.
         "aws:iam/role:Role": 6,
         "aws:iam/rolePolicy:RolePolicy": 6,
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 1,
         "aws:cloudwatch/dashboard:Dashboard": 1,
         "aws:s3/bucketNotification:BucketNotification": 1,
         "aws:sfn/stateMachine:StateMachine": 1,
