@@ -158,10 +158,12 @@ def data_key_policy(*, partition: str, region: str, account_id: str) -> Document
             KEY_LOG_DELIVERY_ACTIONS,
             "*",
             principal={"Service": LOG_DELIVERY_SERVICE},
-            # Confused-deputy guard: only deliveries that CloudWatch Logs makes for this account.
+            # AWS's documented form for vended log delivery: the delivery's encryption context names the
+            # logs service of this account and region (this literal value, `*` included).
             condition={
-                "StringEquals": {"aws:SourceAccount": account_id},
-                "ArnLike": {"aws:SourceArn": f"arn:{partition}:logs:{region}:{account_id}:*"},
+                "StringEquals": {
+                    "kms:EncryptionContext:SourceArn": f"arn:{partition}:logs:{region}:{account_id}:*"
+                }
             },
         ),
         statement(
