@@ -25,6 +25,8 @@ MAX_EVENT_AGE_SECONDS = 6 * 3600
 MAX_DELIVERY_ATTEMPTS = 20
 # The longest Step Functions allows: fewer GenerateDataKey calls per execution.
 KMS_DATA_KEY_REUSE_SECONDS = 900
+# The schedule stays in the account's default schedule group.
+SCHEDULE_GROUP = "default"
 
 
 @dataclass
@@ -71,6 +73,18 @@ def raw_object_created_pattern(raw_bucket_name: str) -> dict:
         "source": ["aws.s3"],
         "detail-type": ["Object Created"],
         "detail": {"bucket": {"name": [raw_bucket_name]}},
+    }
+
+
+def trigger_source_arns(*, partition: str, region: str, account_id: str, rule: str, schedule: str) -> dict:
+    """ARNs EventBridge (the rule) and Scheduler (the schedule or its group) assume their roles for."""
+    prefix = f"arn:{partition}:%s:{region}:{account_id}"
+    return {
+        "events": [f"{prefix % 'events'}:rule/{rule}"],
+        "scheduler": [
+            f"{prefix % 'scheduler'}:schedule-group/{SCHEDULE_GROUP}",
+            f"{prefix % 'scheduler'}:schedule/{SCHEDULE_GROUP}/{schedule}",
+        ],
     }
 
 
@@ -167,6 +181,9 @@ class Orchestration(pulumi.ComponentResource):
             role_name=f"{args.resource_prefix}-state-machine",
             service="states.amazonaws.com",
             policy_json=pulumi.Output.json_dumps(role_policy),
+            trust_condition=pulumi.Output.all(args.account_id, machine_arn).apply(
+                lambda values: policies.on_behalf_of(values[0], [values[1]])
+            ),
             opts=child,
         )
         log_group = aws.cloudwatch.LogGroup(
@@ -204,16 +221,31 @@ class Orchestration(pulumi.ComponentResource):
         start_policy = pulumi.Output.all(machine_arn, args.kms_key_arn).apply(
             lambda values: json.dumps(start_execution_policy(values[0], values[1]))
         )
+        rule_name = f"{args.resource_prefix}-raw-arrival"
+        schedule_name = f"{args.resource_prefix}-pipeline"
+        # Known before the rule and schedule exist, like the machine's ARN: their roles come first.
+        source_arns = pulumi.Output.all(args.partition, args.account_id).apply(
+            lambda values: trigger_source_arns(
+                partition=values[0],
+                region=args.region,
+                account_id=values[1],
+                rule=rule_name,
+                schedule=schedule_name,
+            )
+        )
         events_role = service_role(
             f"{name}-raw-arrival",
             role_name=f"{args.resource_prefix}-raw-arrival",
             service="events.amazonaws.com",
             policy_json=start_policy,
+            trust_condition=pulumi.Output.all(args.account_id, source_arns).apply(
+                lambda values: policies.on_behalf_of(values[0], values[1]["events"])
+            ),
             opts=child,
         )
         rule = aws.cloudwatch.EventRule(
             f"{name}-raw-arrival",
-            name=f"{args.resource_prefix}-raw-arrival",
+            name=rule_name,
             description="Start the pipeline on files landing in the raw bucket",
             event_pattern=pulumi.Output.from_input(args.raw_bucket_name).apply(
                 lambda bucket: json.dumps(raw_object_created_pattern(bucket))
@@ -237,11 +269,15 @@ class Orchestration(pulumi.ComponentResource):
             role_name=f"{args.resource_prefix}-schedule",
             service="scheduler.amazonaws.com",
             policy_json=start_policy,
+            trust_condition=pulumi.Output.all(args.account_id, source_arns).apply(
+                lambda values: policies.on_behalf_of(values[0], values[1]["scheduler"])
+            ),
             opts=child,
         )
         aws.scheduler.Schedule(
             f"{name}-schedule",
-            name=f"{args.resource_prefix}-pipeline",
+            name=schedule_name,
+            group_name=SCHEDULE_GROUP,
             description="Daily run of the pipeline with {} (as-of = the execution date).",
             schedule_expression=args.schedule_expression,
             schedule_expression_timezone=args.schedule_timezone,

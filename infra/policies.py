@@ -111,16 +111,26 @@ def objects(bucket_arn: str, prefix: str = "") -> str:
     return f"{bucket_arn}/{prefix}*"
 
 
-def assume_role_policy(service: str) -> Document:
+def assume_role_policy(service: str, condition: dict | None = None) -> Document:
     """Trust policy letting one AWS service principal assume a role (trust policies name no Resource)."""
-    return document(
-        {
-            "Sid": "ServiceAssumesRole",
-            "Effect": "Allow",
-            "Principal": {"Service": service},
-            "Action": "sts:AssumeRole",
-        }
-    )
+    trust: Statement = {
+        "Sid": "ServiceAssumesRole",
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+    }
+    if condition is not None:
+        trust["Condition"] = condition
+    return document(trust)
+
+
+def on_behalf_of(account_id: str, source_arns: Sequence[str]) -> dict:
+    """Confused-deputy guard of a trust policy: the service assumes the role only for these resources of
+    this account (for services that supply aws:SourceAccount and aws:SourceArn when assuming a role)."""
+    return {
+        "StringEquals": {"aws:SourceAccount": account_id},
+        "ArnEquals": {"aws:SourceArn": list(source_arns)},
+    }
 
 
 def data_key_policy(*, partition: str, region: str, account_id: str) -> Document:

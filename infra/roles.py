@@ -32,15 +32,18 @@ def service_role(
     policy_json: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
     managed_policy_arns: Sequence[pulumi.Input[str]] = (),
+    trust_condition: pulumi.Input[dict] | None = None,
 ) -> ServiceRole:
-    """`<resource_name>-role` assumable by `service` only, with `<resource_name>-policy` inline and the
-    AWS managed policies given (`<resource_name>-managed-<n>`)."""
-    role = aws.iam.Role(
-        f"{resource_name}-role",
-        name=role_name,
-        assume_role_policy=json.dumps(policies.assume_role_policy(service)),
-        opts=opts,
-    )
+    """`<resource_name>-role` assumable by `service` only (under `trust_condition`, when given), with
+    `<resource_name>-policy` inline and the AWS managed policies given (`<resource_name>-managed-<n>`)."""
+    trust_policy: pulumi.Input[str] = json.dumps(policies.assume_role_policy(service))
+    if trust_condition is not None:
+        trust_policy = pulumi.Output.json_dumps(
+            pulumi.Output.from_input(trust_condition).apply(
+                lambda condition: policies.assume_role_policy(service, condition)
+            )
+        )
+    role = aws.iam.Role(f"{resource_name}-role", name=role_name, assume_role_policy=trust_policy, opts=opts)
     policy = aws.iam.RolePolicy(f"{resource_name}-policy", role=role.id, policy=policy_json, opts=opts)
     attachments = tuple(
         aws.iam.RolePolicyAttachment(

@@ -319,3 +319,52 @@ def test_policy_documents_match_their_golden_files(deployment):
     assert sorted(golden) == sorted(documents), "policy set changed: review, then rerun with UPDATE_GOLDEN=1"
     for name, document in documents.items():
         assert document == golden[name], f"{name} changed: review, then rerun with UPDATE_GOLDEN=1"
+
+
+MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:hc-accred-dev-pipeline"
+# Per role: the service that assumes it and the resources on whose behalf it may, as each service documents.
+SOURCE_ARNS = {
+    "hc-accred-dev-state-machine": ("states.amazonaws.com", [MACHINE_ARN]),
+    "hc-accred-dev-raw-arrival": (
+        "events.amazonaws.com",
+        ["arn:aws:events:us-east-1:123456789012:rule/hc-accred-dev-raw-arrival"],
+    ),
+    "hc-accred-dev-schedule": (
+        "scheduler.amazonaws.com",
+        [
+            "arn:aws:scheduler:us-east-1:123456789012:schedule-group/default",
+            "arn:aws:scheduler:us-east-1:123456789012:schedule/default/hc-accred-dev-pipeline",
+        ],
+    ),
+}
+
+
+def test_orchestration_roles_trust_their_service_only_on_behalf_of_this_stack(deployment):
+    """Confused-deputy prevention: Step Functions, EventBridge and EventBridge Scheduler supply
+    aws:SourceAccount and aws:SourceArn when they assume a role, and document both keys in the trust
+    policy (Scheduler: the schedule's or its schedule group's ARN). The Glue and Lambda roles stay
+    unconditioned: neither service documents these keys for assuming an execution role.
+
+    Sources: "Cross-service confused deputy prevention" in the AWS Step Functions Developer Guide,
+    https://docs.aws.amazon.com/step-functions/latest/dg/cross-service-confused-deputy-prevention.html;
+    the Amazon EventBridge User Guide,
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/cross-service-confused-deputy-prevention.html;
+    the EventBridge Scheduler User Guide,
+    https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html
+    and its "Troubleshooting" (scoping by the schedule ARN or the schedule group ARN),
+    https://docs.aws.amazon.com/scheduler/latest/UserGuide/troubleshooting.html
+    """
+    roles = {
+        r.inputs["name"]: json.loads(r.inputs["assumeRolePolicy"])
+        for r in deployment.of_type("aws:iam/role:Role")
+    }
+    for role, (service, source_arns) in SOURCE_ARNS.items():
+        (trust,) = statements(roles[role])
+        assert trust["Principal"] == {"Service": service}, role
+        assert trust["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": "123456789012"},
+            "ArnEquals": {"aws:SourceArn": source_arns},
+        }, role
+    for role in ("hc-accred-dev-glue-job", "hc-accred-dev-crawler", "hc-accred-dev-notifier"):
+        (trust,) = statements(roles[role])
+        assert "Condition" not in trust, role
