@@ -174,8 +174,13 @@ class LocalRun:
             curation.run_local_crawler(curated)
         self._athena = LocalAthena()
         tables = (layout.FACILITIES_TABLE, layout.DATA_QUALITY_TABLE)
+        catalog = curation.LocalCatalog(curated)
         for table in tables:
-            self._athena.register_table(table, curation.local_table_partitions(curated, table))
+            document = catalog.read_table(table)
+            if document is None:
+                raise RuntimeError(f"table {table!r} is not in the local catalog under {curated}")
+            # Typed as the catalog holds the table, as Athena reads it: never from the files alone.
+            self._athena.register_table(table, document["partitions"], document["columns"])
         return {"crawler_ran": crawled, "tables": list(tables)}
 
     def _query(self, stage: Stage) -> dict[str, Any]:
@@ -183,9 +188,8 @@ class LocalRun:
         query_execution_id = f"{self.run_id}-{stage.name}"
         output = self.layout.zone(layout.ATHENA_RESULTS) / f"{query_execution_id}.csv"
         values = {
-            "as_of": self.as_of,
             "snapshot_date": self.as_of,
-            "expiring_window_months": self.request.alert_policy.expiring_window_months,
+            "expiring_window_months": str(self.request.alert_policy.expiring_window_months),
         }
         result = self._athena.run_query(stage.sql_file, stage_parameters(stage, values), output)
         self.query_results[stage.name] = {"rows": result.row_count, "location": str(result.path)}

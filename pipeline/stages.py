@@ -43,7 +43,7 @@ EXPIRING_ACCREDITATIONS = Stage(
     StageKind.ATHENA_QUERY,
     sql_file="stage2_expiring_accreditations.sql",
     result_file="expiring_accreditations.csv",
-    parameters=("as_of", "expiring_window_months", "snapshot_date"),
+    parameters=("snapshot_date", "expiring_window_months"),
 )
 LAPSED_ACCREDITATIONS = Stage(
     "lapsed_accreditations",
@@ -51,7 +51,7 @@ LAPSED_ACCREDITATIONS = Stage(
     StageKind.ATHENA_QUERY,
     sql_file="lapsed_accreditations.sql",
     result_file="lapsed_accreditations.csv",
-    parameters=("as_of", "snapshot_date"),
+    parameters=("snapshot_date",),
 )
 NOTIFY_ALERTS = Stage(
     "notify_alerts",
@@ -65,7 +65,7 @@ FACILITIES_BY_STATE = Stage(
     StageKind.ATHENA_QUERY,
     sql_file="stage4_facilities_by_state.sql",
     result_file="facilities_by_state.csv",
-    parameters=("as_of", "snapshot_date"),
+    parameters=("snapshot_date",),
 )
 PUBLISH_RESULTS = Stage("publish_results", "Copy results to production", StageKind.PUBLISH)
 REPORT_SUCCESS = Stage("report_success", "Success notification", StageKind.REPORT)

@@ -3,18 +3,16 @@
 -- whose facility holds no accreditation from the same accreditation_body with
 -- valid_until >= as_of. A renewal from another body does not cover a lapse.
 -- Parameters, in order:
---   1. as_of          'YYYY-MM-DD'
---   2. snapshot_date  'YYYY-MM-DD', the partition to read
-with run_parameters as (
-    select cast(? as date) as as_of
-),
-
-facility_snapshot as (
+--   1. snapshot_date  'YYYY-MM-DD', the partition to read
+-- as_of is the snapshot's own date (a partition is the registry as of its snapshot_date), read
+-- from the rows because Athena takes query parameters only in WHERE clauses.
+with facility_snapshot as (
     select
         facility_id,
         facility_name,
         state,
-        accreditations
+        accreditations,
+        cast(snapshot_date as date) as as_of
     from facilities
     where snapshot_date = ?
 ),
@@ -24,6 +22,7 @@ facility_accreditations as (
         facility.facility_id,
         facility.facility_name,
         facility.state,
+        facility.as_of,
         accreditation.accreditation_body,
         accreditation.accreditation_id,
         accreditation.valid_until
@@ -37,11 +36,10 @@ facility_accreditations as (
 
 current_bodies as (
     select distinct
-        facility_accreditations.facility_id,
-        facility_accreditations.accreditation_body
+        facility_id,
+        accreditation_body
     from facility_accreditations
-    cross join run_parameters
-    where facility_accreditations.valid_until >= run_parameters.as_of
+    where valid_until >= as_of
 )
 
 select
@@ -51,13 +49,12 @@ select
     facility_accreditations.accreditation_body,
     facility_accreditations.accreditation_id,
     facility_accreditations.valid_until,
-    date_diff('day', run_parameters.as_of, facility_accreditations.valid_until) as days_until_expiry
+    date_diff('day', facility_accreditations.as_of, facility_accreditations.valid_until) as days_until_expiry
 from facility_accreditations
-cross join run_parameters
 left join current_bodies
     on facility_accreditations.facility_id = current_bodies.facility_id
     and facility_accreditations.accreditation_body = current_bodies.accreditation_body
-where facility_accreditations.valid_until < run_parameters.as_of
+where facility_accreditations.valid_until < facility_accreditations.as_of
     and current_bodies.facility_id is null
 order by
     days_until_expiry,

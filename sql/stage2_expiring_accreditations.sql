@@ -3,28 +3,19 @@
 -- [as_of, date_add('month', expiring_window_months, as_of)], both ends inclusive; the window end
 -- is clamped to the end of a shorter month (2026-08-31 + 6 months = 2027-02-28).
 -- Parameters, in order:
---   1. as_of                   'YYYY-MM-DD'
---   2. expiring_window_months  integer
---   3. snapshot_date           'YYYY-MM-DD', the partition to read
-with run_parameters as (
-    select
-        cast(? as date) as as_of,
-        cast(? as integer) as expiring_window_months
-),
-
-alert_window as (
-    select
-        as_of,
-        date_add('month', expiring_window_months, as_of) as window_end
-    from run_parameters
-),
-
-facility_snapshot as (
+--   1. snapshot_date           'YYYY-MM-DD', the partition to read
+--   2. expiring_window_months  integer, as a string literal ('6')
+-- as_of is the snapshot's own date: a partition is the registry as of its snapshot_date. It is
+-- read from the rows rather than passed in, because Athena takes query parameters only in WHERE
+-- clauses ("Use parameterized queries"); for the same reason the window's end is computed in
+-- the WHERE predicate that uses it.
+with facility_snapshot as (
     select
         facility_id,
         facility_name,
         state,
-        accreditations
+        accreditations,
+        cast(snapshot_date as date) as as_of
     from facilities
     where snapshot_date = ?
 ),
@@ -34,6 +25,7 @@ facility_accreditations as (
         facility.facility_id,
         facility.facility_name,
         facility.state,
+        facility.as_of,
         accreditation.accreditation_body,
         accreditation.accreditation_id,
         accreditation.valid_until
@@ -44,20 +36,19 @@ facility_accreditations as (
 )
 
 select
-    facility_accreditations.facility_id,
-    facility_accreditations.facility_name,
-    facility_accreditations.state,
-    facility_accreditations.accreditation_body,
-    facility_accreditations.accreditation_id,
-    facility_accreditations.valid_until,
-    date_diff('day', alert_window.as_of, facility_accreditations.valid_until) as days_until_expiry
+    facility_id,
+    facility_name,
+    state,
+    accreditation_body,
+    accreditation_id,
+    valid_until,
+    date_diff('day', as_of, valid_until) as days_until_expiry
 from facility_accreditations
-cross join alert_window
 -- A NULL (invalid) valid_until fails both comparisons and drops out.
-where facility_accreditations.valid_until >= alert_window.as_of
-    and facility_accreditations.valid_until <= alert_window.window_end
+where valid_until >= as_of
+    and valid_until <= date_add('month', cast(? as integer), as_of)
 order by
     days_until_expiry,
-    facility_accreditations.facility_id,
-    facility_accreditations.accreditation_body,
-    facility_accreditations.accreditation_id
+    facility_id,
+    accreditation_body,
+    accreditation_id

@@ -3,17 +3,15 @@
 -- curated to 'UNKNOWN'). A facility is accredited when at least one of its accreditations has
 -- valid_until >= as_of; invalid (NULL) dates never count.
 -- Parameters, in order:
---   1. as_of          'YYYY-MM-DD'
---   2. snapshot_date  'YYYY-MM-DD', the partition to read
-with run_parameters as (
-    select cast(? as date) as as_of
-),
-
-facility_snapshot as (
+--   1. snapshot_date  'YYYY-MM-DD', the partition to read
+-- as_of is the snapshot's own date (a partition is the registry as of its snapshot_date), read
+-- from the rows because Athena takes query parameters only in WHERE clauses.
+with facility_snapshot as (
     select
         facility_id,
         state,
-        accreditations
+        accreditations,
+        cast(snapshot_date as date) as as_of
     from facilities
     where snapshot_date = ?
 ),
@@ -24,8 +22,7 @@ accredited_facilities as (
     -- Trino expands an array of rows into one column per field.
     cross join unnest(facility.accreditations)
         as accreditation (accreditation_body, accreditation_id, valid_until)
-    cross join run_parameters
-    where accreditation.valid_until >= run_parameters.as_of
+    where accreditation.valid_until >= facility.as_of
 )
 
 select

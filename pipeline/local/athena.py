@@ -14,9 +14,17 @@ from sqlglot import ErrorLevel, exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.tokens import TokenType
 
+from pipeline.local.athena_rules import (
+    SOURCE_DIALECT,
+    AthenaQueryRejected,
+    CatalogSchema,
+    check_comparisons_without_coercion,
+    check_parameters_in_where,
+    check_unnest_aliases,
+    typed_tree,
+)
 from pipeline.sql_files import load_sql
 
-SOURCE_DIALECT = "athena"
 TARGET_DIALECT = "duckdb"
 PARTITION_COLUMN = "snapshot_date"
 
@@ -25,6 +33,9 @@ _FETCH_ROWS = 10_000
 
 
 _SNAPSHOT_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+# One Parquet folder of a partition, or several (a crawler registers every run folder it finds).
+PartitionFolders = str | Path | Sequence[str | Path]
 
 
 @dataclass(frozen=True)
@@ -36,19 +47,22 @@ class QueryResult:
     columns: tuple[str, ...]
 
 
-def transpile_athena_sql(sql_text: str) -> tuple[str, int]:
-    """DuckDB SQL for one Athena query, and how many parameters it takes.
+def transpile_athena_sql(sql_text: str, schema: CatalogSchema) -> tuple[str, int]:
+    """DuckDB SQL for one Athena query over the catalog `schema`, and how many parameters it takes.
 
-    The `?` marks become named parameters `$p1..$pN` numbered in the order they appear in the
-    Athena text, so DuckDB binds them exactly as Athena's ExecutionParameters do even where the
-    translation reorders arguments (DuckDB's form of `date_add('month', ?, date(?))` puts the
-    date first).
+    Raises AthenaQueryRejected where Athena would refuse the query (see athena_rules). The `?` marks
+    become named parameters `$p1..$pN` numbered in the order they appear in the Athena text, so DuckDB
+    binds them exactly as Athena's ExecutionParameters do even where the translation reorders arguments.
     """
     numbered, placeholder_count = _numbered_placeholders(sql_text)
     statements = sqlglot.parse(numbered, read=SOURCE_DIALECT, error_level=ErrorLevel.RAISE)
     if len(statements) != 1 or statements[0] is None:
         raise ValueError(f"expected exactly one statement, found {len(statements)}")
-    tree = statements[0].transform(_unnest_rows_to_columns)
+    check_parameters_in_where(statements[0])
+    typed = typed_tree(statements[0], schema)
+    check_unnest_aliases(typed)
+    check_comparisons_without_coercion(typed)
+    tree = typed.transform(_date_arithmetic_stays_date).transform(_unnest_rows_to_columns)
     duckdb_sql = tree.sql(dialect=TARGET_DIALECT, unsupported_level=ErrorLevel.RAISE)
     return duckdb_sql, placeholder_count
 
@@ -67,6 +81,13 @@ def _numbered_placeholders(sql_text: str) -> tuple[str, int]:
         position = token.end + 1
     pieces.append(sql_text[position:])
     return "".join(pieces), len(placeholders)
+
+
+def _date_arithmetic_stays_date(node: exp.Expr) -> exp.Expr:
+    """Trino's `date_add(unit, n, date)` is a DATE; sqlglot's DuckDB form `date + INTERVAL` is a TIMESTAMP."""
+    if isinstance(node, exp.DateAdd) and node.type is not None and node.type.is_type(exp.DataType.Type.DATE):
+        return exp.Cast(this=node.copy(), to=exp.DataType.build("date"))
+    return node
 
 
 def _unnest_rows_to_columns(node: exp.Expr) -> exp.Expr:
@@ -92,53 +113,102 @@ def _unnest_rows_to_columns(node: exp.Expr) -> exp.Expr:
 
 
 class LocalAthena:
-    """Athena over DuckDB: tables from partition folders, queries from sql/, results as Athena CSV."""
+    """Athena over DuckDB: tables typed as in the catalog, queries from sql/, results as Athena CSV."""
 
     def __init__(self, connection: duckdb.DuckDBPyConnection | None = None) -> None:
         self.connection = connection if connection is not None else duckdb.connect()
+        # Trino sorts NULLs last in both directions (ORDER BY, "NULLS LAST is the default"); say so
+        # rather than rely on DuckDB's default.
+        self.connection.execute("set default_null_order = 'nulls_last'")
+        self.schema: dict[str, dict[str, str]] = {}
 
-    def register_table(self, name: str, partitions: Mapping[str, str | Path]) -> None:
-        """Create (or replace) table `name` from {snapshot_date: folder of Parquet files}.
+    def register_table(
+        self,
+        name: str,
+        partitions: Mapping[str, PartitionFolders],
+        columns: Sequence[Mapping[str, str]],
+    ) -> None:
+        """Create (or replace) table `name` from {snapshot_date: folder(s) of Parquet files}.
 
-        Each folder is one partition, as the Glue crawler sees it: its files carry the data
-        columns and the partition value becomes the string column snapshot_date.
+        `columns` are the catalog's data columns ({"name", "type"} with Hive types, as the Glue job and
+        the crawler register them): the table has exactly those columns with those types, as an Athena
+        table has its catalog's, plus the string partition column snapshot_date. A column missing from
+        a file reads as NULL (Athena maps Parquet columns by name); a file whose column has another type
+        than the catalog's is refused, as Athena answers HIVE_BAD_DATA for it. A partition may hold
+        several folders (a crawler registers every run folder it finds).
         """
         if not _IDENTIFIER.fullmatch(name):
             raise ValueError(f"table name must be a lowercase SQL identifier, got {name!r}")
         if not partitions:
             raise ValueError(f"table {name!r} has no partitions to register (empty partitions mapping)")
+        catalog_types = {column["name"]: _duckdb_type(column["type"]) for column in columns}
+        if not catalog_types or PARTITION_COLUMN in catalog_types:
+            raise ValueError(f"table {name!r} needs its data columns, without {PARTITION_COLUMN}")
         selects: list[str] = []
-        for snapshot_date, folder in sorted(partitions.items()):
+        for snapshot_date, folders in sorted(partitions.items()):
             if not _SNAPSHOT_DATE.fullmatch(snapshot_date):
                 raise ValueError(f"partition value of {name!r} is not a YYYY-MM-DD date: {snapshot_date!r}")
-            files = ", ".join(
-                _sql_string(str(file)) for file in _parquet_files(Path(folder), name, snapshot_date)
-            )
-            # hive_partitioning=false: the partition value comes from the mapping, never from
-            # a second reading of the folder name.
-            selects.append(
-                f"select *, cast({_sql_string(snapshot_date)} as varchar) as {PARTITION_COLUMN} "
-                f"from read_parquet([{files}], hive_partitioning = false, union_by_name = true)"
-            )
-        union = "\nunion all by name\n".join(selects)
+            for folder in [folders] if isinstance(folders, (str, Path)) else folders:
+                selects.append(self._partition_select(name, snapshot_date, Path(folder), catalog_types))
+        union = "\nunion all\n".join(selects)
         # A view, like an Athena table over S3: queries read the Parquet files where they lie, and a
         # filter on snapshot_date reads only that partition's files (DuckDB views take no parameters,
         # hence the quoted literals).
         self.connection.execute(f"create or replace view {name} as\n{union}")
+        self.schema[name] = {column["name"]: column["type"] for column in columns}
+        self.schema[name][PARTITION_COLUMN] = "string"
 
-    def execute(self, sql_text: str, parameters: Sequence[object] = ()) -> duckdb.DuckDBPyConnection:
-        """Run one Athena query text with its `?` values in order; the connection holds the result."""
-        duckdb_sql, expected = transpile_athena_sql(sql_text)
+    def _partition_select(
+        self, table: str, snapshot_date: str, folder: Path, catalog_types: Mapping[str, str]
+    ) -> str:
+        files = ", ".join(_sql_string(str(file)) for file in _parquet_files(folder, table, snapshot_date))
+        # hive_partitioning=false: the partition value comes from the mapping, never from a second reading
+        # of the folder name.
+        source = f"read_parquet([{files}], hive_partitioning = false, union_by_name = true)"
+        file_types = dict(
+            (row[0], row[1]) for row in self.connection.execute(f"describe select * from {source}").fetchall()
+        )
+        projections = []
+        for column, catalog_type in catalog_types.items():
+            if column not in file_types:
+                projections.append(f"cast(null as {catalog_type}) as {column}")
+                continue
+            if file_types[column] != catalog_type:
+                raise AthenaQueryRejected(
+                    f"HIVE_BAD_DATA: column {column!r} of {table!r} is {file_types[column]} in the Parquet "
+                    f"files of {folder} but {catalog_type} in the catalog"
+                )
+            projections.append(column)
+        projections.append(f"cast({_sql_string(snapshot_date)} as varchar) as {PARTITION_COLUMN}")
+        return f"select {', '.join(projections)} from {source}"
+
+    def execute(self, sql_text: str, parameters: Sequence[str] = ()) -> duckdb.DuckDBPyConnection:
+        """Run one Athena query text with its `?` values in order; the connection holds the result.
+
+        Parameters are strings, as in StartQueryExecution's ExecutionParameters ("A list of values for
+        the parameters in a query", type array of strings, each substituted as the literal it spells);
+        the state machine passes quoted literals such as '2026-12-01' and '6'.
+        """
+        duckdb_sql, expected = transpile_athena_sql(sql_text, self.schema)
         if len(parameters) != expected:
             raise ValueError(f"query has {expected} `?` parameter(s), got {len(parameters)} value(s)")
+        not_strings = [value for value in parameters if not isinstance(value, str)]
+        if not_strings:
+            raise TypeError(f"ExecutionParameters are strings; got {not_strings!r}")
         named = {f"p{number}": value for number, value in enumerate(parameters, start=1)}
         return self.connection.execute(duckdb_sql, named)
 
-    def run_query(self, sql_file: str, parameters: Sequence[object], output_path: str | Path) -> QueryResult:
+    def run_query(self, sql_file: str, parameters: Sequence[str], output_path: str | Path) -> QueryResult:
         """Run a query file of sql/ and write its result where Athena would: a CSV at `output_path`."""
         cursor = self.execute(load_sql(sql_file), parameters)
         columns = tuple(column[0] for column in cursor.description)
         return write_athena_csv(columns, _fetch_batches(cursor), Path(output_path))
+
+
+def _duckdb_type(hive_type: str) -> str:
+    """A catalog (Hive) type in DuckDB's own spelling, as DuckDB's describe reports column types."""
+    spelled = exp.DataType.build(hive_type, dialect="hive").sql(dialect=TARGET_DIALECT)
+    return duckdb.sql(f"select typeof(cast(null as {spelled}))").fetchone()[0]
 
 
 def discover_partitions(table_root: str | Path) -> dict[str, Path]:

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from glue_jobs.curate_facilities import FACILITY_SCHEMA, hive_columns
 from pipeline.layout import FACILITIES_TABLE
 from pipeline.local.athena import LocalAthena
 from pipeline.settings import DEFAULT_ALERT_POLICY
@@ -42,6 +43,9 @@ CURATED_FACILITIES_SCHEMA = pa.schema(
         pa.field("source_line", pa.int64()),
     ]
 )
+
+# The columns the Glue job registers in the catalog, which Athena reads the files with.
+CATALOG_COLUMNS = hive_columns(FACILITY_SCHEMA)
 
 Accreditation = tuple[str, str, date | None]
 
@@ -95,20 +99,17 @@ def curated_athena(tmp_path: Path) -> Callable[[Mapping[str, Sequence[dict]]], L
             snapshot: write_partition(table_root, snapshot, rows) for snapshot, rows in partitions.items()
         }
         athena = LocalAthena()
-        athena.register_table(FACILITIES_TABLE, folders)
+        athena.register_table(FACILITIES_TABLE, folders, CATALOG_COLUMNS)
         return athena
 
     return build
 
 
-def stage_rows(
-    athena: LocalAthena, stage: Stage, *, as_of: str, snapshot_date: str | None = None
-) -> list[dict]:
-    """Rows of a query stage as dicts of DuckDB-typed values, in the query's order."""
+def stage_rows(athena: LocalAthena, stage: Stage, *, as_of: str) -> list[dict]:
+    """Rows of a query stage over the snapshot of `as_of`, as dicts of DuckDB-typed values, in order."""
     values = {
-        "as_of": as_of,
-        "snapshot_date": snapshot_date or as_of,
-        "expiring_window_months": DEFAULT_ALERT_POLICY.expiring_window_months,
+        "snapshot_date": as_of,
+        "expiring_window_months": str(DEFAULT_ALERT_POLICY.expiring_window_months),
     }
     cursor = athena.execute(load_sql(stage.sql_file), stage_parameters(stage, values))
     columns = [column[0] for column in cursor.description]
@@ -123,7 +124,7 @@ def make_facility() -> Callable[..., dict]:
 
 @pytest.fixture
 def run_stage() -> Callable[..., list[dict]]:
-    """`run_stage(athena, stage, *, as_of, snapshot_date=None)`: the stage's rows as dicts."""
+    """`run_stage(athena, stage, *, as_of)`: the stage's rows over the snapshot of as_of, as dicts."""
     return stage_rows
 
 

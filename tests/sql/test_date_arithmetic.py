@@ -1,6 +1,8 @@
-"""Athena's date_add('month', n, d) clamps to a shorter month's end; the DuckDB translation must agree."""
+"""Athena's date_add('month', n, d) clamps to a shorter month's end and is a DATE; so must the translation."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import pytest
 
@@ -21,19 +23,34 @@ MONTH_ARITHMETIC = [
 
 
 @pytest.mark.parametrize(("start", "months", "expected"), MONTH_ARITHMETIC)
-def test_month_addition_clamps_like_athena(start: str, months: int, expected: str):
+def test_month_addition_clamps_like_athena_and_stays_a_date(start: str, months: int, expected: str):
+    athena = LocalAthena()
+
+    query = f"select date_add('month', {months}, date '{start}') as window_end"
+    (window_end,) = athena.execute(query).fetchone()
+
+    # Trino's date_add of a DATE is a DATE; DuckDB's `date + interval` alone would be a TIMESTAMP.
+    assert type(window_end) is date
+    assert window_end == date.fromisoformat(expected)
+
+
+@pytest.mark.parametrize(("start", "months", "expected"), MONTH_ARITHMETIC)
+def test_month_addition_with_parameters_in_where(start: str, months: int, expected: str):
     athena = LocalAthena()
 
     # The `?` order is Athena's (months first); DuckDB's translation puts the date first.
-    (clamped,) = athena.execute(
-        "select cast(date_add('month', ?, date(?)) as date) = date(?) as clamped", [months, start, expected]
-    ).fetchone()
+    rows = athena.execute(
+        "select 1 as hit where date_add('month', cast(? as integer), date(?)) = date(?)",
+        [str(months), start, expected],
+    ).fetchall()
 
-    assert clamped is True
+    assert rows == [(1,)]
 
 
 def test_parameters_bind_in_athena_text_order_even_when_translation_reorders_them():
-    duckdb_sql, count = transpile_athena_sql("select date_add('month', ?, date(?)) as window_end")
+    duckdb_sql, count = transpile_athena_sql(
+        "select 1 as hit where date_add('month', cast(? as integer), date(?)) > current_date", {}
+    )
 
     assert count == 2
     assert duckdb_sql.index("$p2") < duckdb_sql.index("$p1")
@@ -42,11 +59,11 @@ def test_parameters_bind_in_athena_text_order_even_when_translation_reorders_the
 def test_question_marks_in_strings_and_comments_are_not_parameters():
     athena = LocalAthena()
 
-    row = athena.execute("select '?' as mark, ? as value -- why?\n", ["bound"]).fetchone()
+    rows = athena.execute("select '?' as mark where 'bound' = ? -- why?\n", ["bound"]).fetchall()
 
-    assert row == ("?", "bound")
+    assert rows == [("?",)]
 
 
 def test_wrong_number_of_values_is_a_clear_error():
     with pytest.raises(ValueError, match="1 `\\?` parameter\\(s\\), got 2"):
-        LocalAthena().execute("select ? as only_one", ["a", "b"])
+        LocalAthena().execute("select 1 as one where 'a' = ?", ["a", "b"])

@@ -11,11 +11,22 @@ from sqlglot import ErrorLevel, exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.tokens import TokenType
 
+from glue_jobs.curate_facilities import FACILITY_SCHEMA, hive_columns
 from pipeline.local.athena import transpile_athena_sql
+from pipeline.local.athena_rules import (
+    AthenaQueryRejected,
+    check_parameters_in_where,
+    check_unnest_aliases,
+    typed_tree,
+)
 from pipeline.sql_files import SQL_DIR, load_sql, sql_path
 from pipeline.stages import QUERY_STAGES, Stage
 
 STAGE_IDS = [stage.name for stage in QUERY_STAGES]
+# The facilities table as the Glue job registers it (the crawler registers the same columns).
+CATALOG = {
+    "facilities": {c["name"]: c["type"] for c in hive_columns(FACILITY_SCHEMA)} | {"snapshot_date": "string"}
+}
 
 
 def placeholder_count(sql_text: str) -> int:
@@ -84,11 +95,54 @@ def test_lowercase_keywords(stage: Stage):
 
 @pytest.mark.parametrize("stage", QUERY_STAGES, ids=STAGE_IDS)
 def test_transpiles_to_duckdb_with_numbered_parameters(stage: Stage):
-    duckdb_sql, count = transpile_athena_sql(load_sql(stage.sql_file))
+    duckdb_sql, count = transpile_athena_sql(load_sql(stage.sql_file), CATALOG)
 
     assert count == len(stage.parameters)
     assert "?" not in duckdb_sql
     assert all(f"$p{number}" in duckdb_sql for number in range(1, count + 1))
+
+
+@pytest.mark.parametrize("stage", QUERY_STAGES, ids=STAGE_IDS)
+def test_every_parameter_lies_in_a_where_clause(stage: Stage):
+    """Athena, "Use parameterized queries": "Currently, `?` parameters can be placed only in the `WHERE`
+    clause. Syntax like `SELECT ? FROM table` is not supported."
+    (https://docs.aws.amazon.com/athena/latest/ug/querying-with-prepared-statements.html)"""
+    tree = sqlglot.parse_one(load_sql(stage.sql_file), read="athena")
+
+    placeholders = list(tree.find_all(exp.Placeholder))
+    assert len(placeholders) == len(stage.parameters)
+    assert all(placeholder.find_ancestor(exp.Where) is not None for placeholder in placeholders)
+    check_parameters_in_where(tree)
+
+
+@pytest.mark.parametrize(
+    "sql_text",
+    [
+        # The form the stage 2, lapsed and stage 4 queries had: a parameter in a CTE's select list.
+        "with run_parameters as (select cast(? as date) as as_of) select as_of from run_parameters",
+        "select ? as value from facilities",
+        "select facility_id from facilities group by facility_id having count(*) > ?",
+    ],
+)
+def test_a_parameter_outside_where_is_refused_as_athena_refuses_it(sql_text: str):
+    with pytest.raises(AthenaQueryRejected, match="only in the WHERE clause"):
+        transpile_athena_sql(sql_text, CATALOG)
+
+
+@pytest.mark.parametrize("stage", QUERY_STAGES, ids=STAGE_IDS)
+def test_every_unnest_alias_list_names_the_curated_struct_fields_in_order(stage: Stage):
+    """Trino, "UNNEST" (https://trino.io/docs/current/sql/select.html#unnest): an array of rows expands into
+    one column per field, and an alias list of another length is MISMATCHED_COLUMN_ALIASES. The fields
+    are the Glue job's curated schema, which the job and the crawler register in the catalog."""
+    typed = typed_tree(sqlglot.parse_one(load_sql(stage.sql_file), read="athena"), CATALOG)
+    aliased = [unnest for unnest in typed.find_all(exp.Unnest) if unnest.args.get("alias")]
+
+    assert aliased, "every stage query unnests the accreditations"
+    for unnest in aliased:
+        (argument,) = unnest.expressions
+        curated_fields = FACILITY_SCHEMA[argument.name].dataType.elementType.fieldNames()
+        assert [column.name for column in unnest.args["alias"].columns] == curated_fields
+    check_unnest_aliases(typed)
 
 
 def test_load_sql_rejects_paths_and_unknown_files():

@@ -164,10 +164,10 @@ def test_facilities_by_state(athena, run_stage):
 
 def test_previous_snapshot_is_read_alone_when_asked_for(athena, run_stage):
     # GIVEN the same table, WHEN the stages read the previous partition, THEN only its rows count.
-    expiring = run_stage(athena, EXPIRING_ACCREDITATIONS, as_of=AS_OF, snapshot_date=PREVIOUS_SNAPSHOT)
-    by_state = run_stage(athena, FACILITIES_BY_STATE, as_of=AS_OF, snapshot_date=PREVIOUS_SNAPSHOT)
-    lapsed = run_stage(athena, LAPSED_ACCREDITATIONS, as_of=AS_OF, snapshot_date=PREVIOUS_SNAPSHOT)
-    metrics = run_stage(athena, FACILITY_METRICS, as_of=AS_OF, snapshot_date=PREVIOUS_SNAPSHOT)
+    expiring = run_stage(athena, EXPIRING_ACCREDITATIONS, as_of=PREVIOUS_SNAPSHOT)
+    by_state = run_stage(athena, FACILITIES_BY_STATE, as_of=PREVIOUS_SNAPSHOT)
+    lapsed = run_stage(athena, LAPSED_ACCREDITATIONS, as_of=PREVIOUS_SNAPSHOT)
+    metrics = run_stage(athena, FACILITY_METRICS, as_of=PREVIOUS_SNAPSHOT)
 
     assert [(row["facility_id"], row["accreditation_id"]) for row in expiring] == [
         ("F99", "JC-F99"),
@@ -183,7 +183,7 @@ def test_previous_snapshot_is_read_alone_when_asked_for(athena, run_stage):
 
 def test_unknown_snapshot_gives_empty_results(athena, run_stage):
     for stage in (FACILITY_METRICS, EXPIRING_ACCREDITATIONS, LAPSED_ACCREDITATIONS, FACILITIES_BY_STATE):
-        assert run_stage(athena, stage, as_of=AS_OF, snapshot_date="2026-10-01") == []
+        assert run_stage(athena, stage, as_of="2026-10-01") == []
 
 
 def test_window_end_clamps_from_august_31_to_february_28(curated_athena, make_facility, run_stage):
