@@ -428,6 +428,47 @@ def report_uri(curated_location: str, snapshot_date: str) -> str:
     )
 
 
+def summary_uri(curated_location: str, snapshot_date: str) -> str:
+    """Where the state machine's bounded summary of as-of X's run lives (computed from X alone)."""
+    return join_uri(curated_location, "_reports", f"{PARTITION_COLUMN}={snapshot_date}", SUMMARY_FILE)
+
+
+# The state machine reads the summary into its execution state, where a payload may not exceed 256 KiB
+# ("Quotas related to state throttling... Maximum input or output size for a task, state, or execution:
+# 256 KiB"); the full report lists every newly arrived raw file and can be far larger. Every field of
+# the summary is a count, a flag or one location, so its size does not grow with the input.
+SUMMARY_FILE = "curation_summary.json"
+SUMMARY_FIELDS = (
+    "snapshot_date",
+    "run_id",
+    "base_snapshot",
+    "facilities",
+    "input_lines",
+    "curated",
+    "carried_forward",
+    "quarantined",
+    "superseded",
+    "data_quality_issues",
+    "unknown_fields",
+    "rejected_ratio",
+    "crawler_required",
+    "first_run",
+    "schema_changed",
+    "report_location",
+)
+MAX_SUMMARY_BYTES = 4096
+
+
+def curation_summary(report: dict[str, Any]) -> dict[str, Any]:
+    """The bounded part of a curation report that the state machine reads (see SUMMARY_FIELDS)."""
+    summary = {name: report[name] for name in SUMMARY_FIELDS}
+    summary["new_raw_files"] = len(report["new_raw_files"])
+    summary["quarantine_location"] = report["locations"]["quarantine"]
+    if len(json.dumps(summary).encode("utf-8")) > MAX_SUMMARY_BYTES:
+        raise CurationError(f"curation summary exceeds {MAX_SUMMARY_BYTES} bytes: {summary}")
+    return summary
+
+
 def run_location(root: str, table: str | None, snapshot_date: str, run_id: str) -> str:
     parts = [table] if table else []
     return join_uri(root, *parts, f"{PARTITION_COLUMN}={snapshot_date}", f"{RUN_COLUMN}={run_id}") + "/"
@@ -592,8 +633,8 @@ class LocalCatalog:
     """A file catalog for the local runner: <curated>/_catalog/<table>.json.
 
     Document: {"table", "columns": [{"name", "type"}], "partition_keys": ["snapshot_date"],
-    "partitions": {"YYYY-MM-DD": "<folder of that snapshot's Parquet files>"}}. Data files hold no
-    partition column (Hive layout); readers add snapshot_date from the partition key.
+    "partitions": {"YYYY-MM-DD": "<folder of that snapshot's Parquet files>", or a list of folders}}.
+    Data files hold no partition column (Hive layout); readers add snapshot_date from the partition key.
     """
 
     def __init__(self, curated_location: str) -> None:
@@ -607,7 +648,9 @@ class LocalCatalog:
         text = self.storage.read_text(self.document_uri(table))
         return json.loads(text) if text else None
 
-    def write_table(self, table: str, columns: list[dict[str, str]], partitions: dict[str, str]) -> None:
+    def write_table(
+        self, table: str, columns: list[dict[str, str]], partitions: dict[str, str | list[str]]
+    ) -> None:
         document = {
             "table": table,
             "columns": columns,
@@ -616,7 +659,7 @@ class LocalCatalog:
         }
         self.storage.write_text(self.document_uri(table), json.dumps(document, indent=2) + "\n")
 
-    def table_partitions(self, table: str) -> dict[str, str]:
+    def table_partitions(self, table: str) -> dict[str, str | list[str]]:
         document = self.read_table(table)
         return dict(document["partitions"]) if document else {}
 
@@ -633,28 +676,39 @@ class LocalCatalog:
         return Registration(table, registered=True, table_exists=True, schema_changed=False)
 
 
-def local_table_partitions(curated_location: str, table: str) -> dict[str, str]:
-    """{snapshot_date: folder of Parquet files} of a table in the local catalog ({} when not registered)."""
+def local_table_partitions(curated_location: str, table: str) -> dict[str, str | list[str]]:
+    """{snapshot_date: folder (or folders) of Parquet files} of a local catalog table ({} when none)."""
     return LocalCatalog(curated_location).table_partitions(table)
 
 
 def run_local_crawler(curated_location: str) -> list[str]:
-    """The crawler's local stand-in: (re)register both tables from the committed snapshots.
+    """The crawler's local stand-in: (re)register both tables from the run folders it finds.
 
-    Columns come from the newest manifest, partitions from every manifest, as a crawler would
-    derive them from the data it finds. Returns the tables registered.
+    As Glue's crawler does, every `snapshot_date=X/run_id=R/` folder holding data files becomes part of
+    partition X, whether a manifest references it or not (so a folder left behind reads twice, as in
+    Athena); a partition value then maps to the list of its folders when there are several. Columns
+    come from the newest manifest, the schema the job wrote the files with. Returns the tables registered.
     """
     storage = LocalStorage()
     catalog = LocalCatalog(curated_location)
     manifests = [
         read_manifest(storage, curated_location, d) for d in snapshot_dates(storage, curated_location)
     ]
+    run_folder = re.compile(rf"/{PARTITION_COLUMN}=(\d{{4}}-\d{{2}}-\d{{2}})/{RUN_COLUMN}=[^/]+$")
     registered = []
     for table in TABLES:
         entries = [m for m in manifests if table in m.get("tables", {})]
         if not entries:
             continue
-        partitions = {m["snapshot_date"]: str(_local_path(m["tables"][table]["location"])) for m in entries}
+        found: dict[str, set[str]] = {}
+        for obj in storage.list_objects(join_uri(curated_location, table)):
+            folder = str(Path(obj.uri).parent)
+            if obj.uri.endswith(".parquet") and (match := run_folder.search(folder)):
+                found.setdefault(match.group(1), set()).add(folder)
+        partitions = {
+            snapshot: folders.pop() if len(folders) == 1 else sorted(folders)
+            for snapshot, folders in found.items()
+        }
         catalog.write_table(table, entries[-1]["tables"][table]["columns"], partitions)
         registered.append(table)
     return registered
@@ -1184,6 +1238,11 @@ def _run(
         "quarantine_location": quarantine_location if quarantined else None,
     }
     storage.write_text(manifest_uri(curated, as_of), json.dumps(manifest, indent=2) + "\n")
+    if crawler_required:
+        # The crawler registers every run folder it finds as a partition; one that no manifest references
+        # (left by a run that failed before its clean-up) would double that snapshot's rows in Athena.
+        for table in TABLES:
+            remove_unreferenced_runs(storage, curated, table)
 
     report = {
         "snapshot_date": as_of,
@@ -1210,6 +1269,7 @@ def _run(
         "report_location": report_uri(curated, as_of),
     }
     storage.write_text(report_uri(curated, as_of), json.dumps(report, indent=2) + "\n")
+    storage.write_text(summary_uri(curated, as_of), json.dumps(curation_summary(report), indent=2) + "\n")
 
     _remove_other_runs(storage, join_uri(curated, FACILITIES_TABLE), as_of, run_id)
     _remove_other_runs(storage, join_uri(curated, DATA_QUALITY_TABLE), as_of, run_id)
@@ -1233,6 +1293,23 @@ def check_conservation(snapshot_date: str, **counts: int) -> None:
             f"row conservation violated, snapshot {snapshot_date} not published: input_lines "
             f"{counts['input_lines']} != curated + quarantined + superseded ({accounted}): {event}"
         )
+
+
+def remove_unreferenced_runs(storage: Storage, curated_location: str, table: str) -> list[str]:
+    """Delete the run folders of `table` that no committed manifest points at; returns their prefixes."""
+    referenced = set()
+    for snapshot_date in snapshot_dates(storage, curated_location):
+        tables = read_manifest(storage, curated_location, snapshot_date).get("tables", {})
+        if table in tables:
+            referenced.add(file_key(tables[table]["location"]).rstrip("/"))
+    folder = re.compile(rf"^(.*/{PARTITION_COLUMN}=[^/]+/{RUN_COLUMN}=[^/]+)/")
+    listing = storage.list_objects(join_uri(curated_location, table))
+    found = {m.group(1) for o in listing if (m := folder.match(o.uri))}
+    unreferenced = sorted(prefix for prefix in found if file_key(prefix) not in referenced)
+    for prefix in unreferenced:
+        LOG.warning(json.dumps({"event": "unreferenced_run_removed", "table": table, "location": prefix}))
+        storage.delete_prefix(prefix + "/")
+    return unreferenced
 
 
 def _remove_other_runs(storage: Storage, root: str, snapshot_date: str, keep_run_id: str | None) -> None:

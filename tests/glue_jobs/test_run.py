@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -242,3 +244,60 @@ def test_many_duplicates_are_resolved_by_shuffling_instead_of_broadcasting(spark
     assert broadcast["superseded"] > 0
     assert {k: shuffled[k] for k in counts} == {k: broadcast[k] for k in counts}
     assert _rows(spark, zones) == broadcast_rows
+
+
+def test_the_state_machine_summary_stays_small_whatever_the_number_of_raw_files(spark, zones):
+    """Step Functions fails an execution with States.DataLimitExceeded, which no Catch handles, when a state's
+    input or output exceeds 256 KiB ("Maximum input or output size for a task, state, or execution",
+    https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html). The state machine reads the
+    summary, never the report, whose list of new raw files grows with a first run or a rebuild."""
+    zones.arrive_sample("day1.ndjson")
+    report = _first_run(spark, zones)
+    summary_file = zones.curated / "_reports/snapshot_date=2026-12-01/curation_summary.json"
+    written = json.loads(summary_file.read_text())
+    assert written == job.curation_summary(report)
+    assert written["new_raw_files"] == 1 and written["crawler_required"] is True
+    assert written["report_location"] == job.report_uri(f"{zones.curated}/", "2026-12-01")
+
+    many = [f"s3://hc-prod-raw/feeds/2026/12/01/part-{number:06d}.ndjson.gz" for number in range(100_000)]
+    rebuild_report = {**report, "new_raw_files": many}
+
+    assert len(json.dumps(rebuild_report).encode()) > 256 * 1024
+    summary = job.curation_summary(rebuild_report)
+    assert summary["new_raw_files"] == 100_000
+    assert len(json.dumps(summary).encode()) <= job.MAX_SUMMARY_BYTES
+
+
+def _facility_rows_per_snapshot(zones) -> dict[str, int]:
+    from pipeline.local.athena import LocalAthena
+
+    document = job.LocalCatalog(str(zones.curated)).read_table("facilities")
+    athena = LocalAthena()
+    athena.register_table("facilities", document["partitions"], document["columns"])
+    rows = athena.execute("select snapshot_date, count(*) from facilities group by 1 order by 1").fetchall()
+    return dict(rows)
+
+
+def test_a_run_folder_no_manifest_references_is_removed_before_the_crawler_runs(spark, zones):
+    # GIVEN a committed snapshot and a copy of its run folder left by a run that died before its clean-up
+    zones.arrive_sample("day1.ndjson")
+    report = _first_run(spark, zones)
+    committed = Path(job.local_table_partitions(str(zones.curated), "facilities")["2026-12-01"])
+    orphan = committed.parent / "run_id=died-before-cleanup"
+    shutil.copytree(committed, orphan)
+    # The crawler registers every run folder it finds: the snapshot's rows read twice, as in Athena.
+    job.run_local_crawler(str(zones.curated))
+    assert _facility_rows_per_snapshot(zones) == {"2026-12-01": 2 * report["facilities"]}
+
+    # WHEN the next run needs the crawler (here: the catalog was dropped, so the tables look new)
+    shutil.rmtree(zones.curated / "_catalog")
+    zones.arrive_sample("day2_updates.ndjson")
+    next_report = _first_run(spark, zones, as_of="2026-12-02", run_id="r2")
+
+    # THEN the job removed the unreferenced folder before the crawl, and each snapshot reads once
+    assert next_report["crawler_required"]
+    assert not orphan.exists() and committed.exists()
+    assert _facility_rows_per_snapshot(zones) == {
+        "2026-12-01": report["facilities"],
+        "2026-12-02": next_report["facilities"],
+    }
