@@ -3,7 +3,7 @@
 # Flow (one state, or one Parallel state, per wave of `PIPELINE_WAVES`):
 #
 #     upload guard (event-started executions only) -> run context (as_of, run_id) -> curate (Glue .sync)
-#     -> read the curation report -> crawler when the report asks for it (start, then a bounded poll loop)
+#     -> read the curation summary -> crawler when it asks for one (start, then a bounded poll loop)
 #     -> stage 1 / stage 2 / lapsed (Athena .sync, in parallel) -> notifier Lambda / stage 4 (in parallel)
 #     -> copy every result to production `as_of=X/` and `latest/` -> success message on the status topic.
 #
@@ -50,7 +50,7 @@ AS_OF_CHOICE = "As-of given?"
 USE_GIVEN_AS_OF = "Use the given as-of"
 USE_EXECUTION_DATE = "Use the execution date"
 RUN_CONTEXT = "Run context"
-READ_CURATION_REPORT = "Read the curation report"
+READ_CURATION_SUMMARY = "Read the curation summary"
 START_CRAWLER = "Start the crawler"
 WAIT_FOR_CRAWLER = "Wait for the crawler"
 GET_CRAWLER = "Get the crawler state"
@@ -64,7 +64,9 @@ PIPELINE_SUCCEEDED = "Pipeline succeeded"
 
 # Key (in the athena-results bucket) where the notifier writes its CSV; run_id keeps reruns apart.
 NOTIFIER_OUTPUT_KEY_FORMAT = "notifier/{}/accreditation_alerts.csv"
-CURATION_REPORT_KEY_FORMAT = "_reports/snapshot_date={}/curation_report.json"
+# The job's bounded summary of its run (counts, flags, where the full report is): the full report lists
+# every new raw file and could exceed the 256 KiB state payload quota, which no Catch handles.
+CURATION_SUMMARY_KEY_FORMAT = "_reports/snapshot_date={}/curation_summary.json"
 
 # Transient errors of each integration (names as Step Functions reports them); nothing else is retried,
 # so a failed Glue run, a failed query or a Lambda bug fails fast into the failure notification.
@@ -361,7 +363,7 @@ class _Builder:
                 "JobName": self.targets.glue_job_name,
                 "Arguments": {"--as_of.$": "$.as_of", "--run_id.$": "$.run_id"},
             },
-            next_name=READ_CURATION_REPORT,
+            next_name=READ_CURATION_SUMMARY,
             timeout=self.settings.glue_timeout_seconds,
             retry=[
                 # Another run of the job (an earlier execution, a console rerun) holds the only slot:
@@ -374,26 +376,26 @@ class _Builder:
             top_level=top_level,
         )
         self._task(
-            READ_CURATION_REPORT,
+            READ_CURATION_SUMMARY,
             "arn:aws:states:::aws-sdk:s3:getObject",
             {
                 "Bucket": self.targets.curated_bucket,
-                "Key.$": f"States.Format('{CURATION_REPORT_KEY_FORMAT}', $.as_of)",
+                "Key.$": f"States.Format('{CURATION_SUMMARY_KEY_FORMAT}', $.as_of)",
             },
             next_name=next_name,
             timeout=self.settings.sdk_timeout_seconds,
             retry=[_retry(S3_TRANSIENT_ERRORS, interval=2, attempts=6, max_delay=60)],
-            result_selector={"report.$": "States.StringToJson($.Body)"},
+            result_selector={"summary.$": "States.StringToJson($.Body)"},
             result_path="$.curation",
             top_level=top_level,
         )
 
     def _catalog(self, stage: Stage, next_name: str | None, top_level: bool) -> None:
-        report_flag = "$.curation.report.crawler_required"
+        report_flag = "$.curation.summary.crawler_required"
         self.states[stage.title] = {
             "Type": "Choice",
             "Comment": "The job registers its partition itself; a crawl is needed only on the first run or "
-            "a schema change. A report without the flag crawls, the safe side.",
+            "a schema change. A summary without the flag crawls, the safe side.",
             "Choices": [
                 {
                     "And": [
@@ -486,7 +488,9 @@ class _Builder:
         }
 
     def _athena_query(self, stage: Stage, next_name: str | None, top_level: bool) -> None:
-        count_rows = f"Count rows: {stage.name}"
+        # Only the query id is taken from the response: the result's location follows from it and the
+        # workgroup's enforced output location, and row counts come from the notifier, which reads the
+        # results (Athena's runtime statistics are filled asynchronously and may be missing at first).
         self._task(
             stage.title,
             "arn:aws:states:::athena:startQueryExecution.sync",
@@ -496,33 +500,18 @@ class _Builder:
                 "WorkGroup": self.targets.workgroup,
                 "ExecutionParameters.$": self._execution_parameters(stage),
             },
-            next_name=count_rows,
+            next_name=next_name,
             timeout=self.settings.athena_timeout_seconds,
             retry=[_retry(ATHENA_TRANSIENT_ERRORS, interval=5, attempts=6, max_delay=120)],
-            result_selector={
-                "query_execution_id.$": "$.QueryExecution.QueryExecutionId",
-                "output_location.$": "$.QueryExecution.ResultConfiguration.OutputLocation",
-            },
+            result_selector={"query_execution_id.$": "$.QueryExecution.QueryExecutionId"},
             result_path="$.query",
-            top_level=top_level,
-        )
-        # Athena's .sync output has no row count; runtime statistics do (rows of the final stage).
-        self._task(
-            count_rows,
-            "arn:aws:states:::aws-sdk:athena:getQueryRuntimeStatistics",
-            {"QueryExecutionId.$": "$.query.query_execution_id"},
-            next_name=next_name,
-            timeout=self.settings.sdk_timeout_seconds,
-            retry=[_retry(ATHENA_TRANSIENT_ERRORS, interval=5, attempts=6, max_delay=120)],
-            result_selector={"rows.$": "$.QueryRuntimeStatistics.Rows.OutputRows"},
-            result_path="$.query.statistics",
             output_path="$.query",
             top_level=top_level,
         )
 
     def _execution_parameters(self, stage: Stage) -> str:
         values = {
-            "as_of": "$.as_of_sql_literal",
+            # The job writes the as-of's snapshot under snapshot_date = as_of.
             "snapshot_date": "$.as_of_sql_literal",
             "expiring_window_months": f"'{int(self.settings.expiring_window_months)}'",
         }
@@ -532,8 +521,6 @@ class _Builder:
         return "States.Array(" + ", ".join(values[name] for name in stage.parameters) + ")"
 
     def _notify(self, stage: Stage, next_name: str | None, top_level: bool) -> None:
-        expiring = stage_result_path(EXPIRING_ACCREDITATIONS)
-        lapsed = stage_result_path(LAPSED_ACCREDITATIONS)
         bucket = self.targets.athena_results_bucket
         self._task(
             stage.title,
@@ -543,8 +530,8 @@ class _Builder:
                 "Payload": {
                     "as_of.$": "$.as_of",
                     "run_id.$": "$.run_id",
-                    "expiring_results.$": f"{expiring}.output_location",
-                    "lapsed_results.$": f"{lapsed}.output_location",
+                    "expiring_results.$": self._query_result(EXPIRING_ACCREDITATIONS, scheme="s3://"),
+                    "lapsed_results.$": self._query_result(LAPSED_ACCREDITATIONS, scheme="s3://"),
                     "alerts_output.$": f"States.Format('s3://{bucket}/{NOTIFIER_OUTPUT_KEY_FORMAT}', "
                     "$.run_id)",
                     "production_location.$": f"States.Format('s3://{self.targets.production_bucket}/"
@@ -612,10 +599,19 @@ class _Builder:
         bucket = self.targets.athena_results_bucket
         if stage is NOTIFY_ALERTS:
             return f"States.Format('{bucket}/{NOTIFIER_OUTPUT_KEY_FORMAT}', $.run_id)"
+        return self._query_result(stage, scheme="")
+
+    def _query_result(self, stage: Stage, *, scheme: str) -> str:
+        """Where Athena wrote a query stage's CSV, as an intrinsic: `<output location><query id>.csv`.
+
+        The workgroup enforces its output location, and Athena names a query's result file after the
+        query ("Working with query results": QueryID.csv under the query result location).
+        """
         if stage.kind is not StageKind.ATHENA_QUERY:
             raise ValueError(f"no known location for the result of stage {stage.name}")
         query_id = f"{stage_result_path(stage)}.query_execution_id"
-        return f"States.Format('{bucket}/{self.targets.athena_results_prefix}{{}}.csv', {query_id})"
+        location = f"{scheme}{self.targets.athena_results_bucket}/{self.targets.athena_results_prefix}"
+        return f"States.Format('{location}{{}}.csv', {query_id})"
 
     def _report(self, stage: Stage, next_name: str | None, top_level: bool) -> None:
         summary = stage_result_path(NOTIFY_ALERTS)
@@ -626,22 +622,22 @@ class _Builder:
             "Expiring accreditations (next {} months): {}\n"
             "Alerts: critical {}, high {}, medium {}\n"
             "Lapsed accreditations: {}\n"
-            "Quarantined input lines: {}\n"
-            "States with facilities: {}\n\n"
+            "Quarantined input lines: {}\n\n"
             f"Results: s3://{production}/{production_prefix('{}')} (same files in s3://{production}/{LATEST_PREFIX})"
+            f"\nFacilities per state: s3://{production}/{production_prefix('{}')}{FACILITIES_BY_STATE.result_file}"
         )
         arguments = [
             "$.run_id",
             "$.as_of",
-            "$.curation.report.facilities",
+            "$.curation.summary.facilities",
             f"'{int(self.settings.expiring_window_months)}'",
-            f"{stage_result_path(EXPIRING_ACCREDITATIONS)}.statistics.rows",
+            f"{summary}.expiring",
             f"{summary}.alerts.critical",
             f"{summary}.alerts.high",
             f"{summary}.alerts.medium",
-            f"{stage_result_path(LAPSED_ACCREDITATIONS)}.statistics.rows",
-            "$.curation.report.quarantined",
-            f"{stage_result_path(FACILITIES_BY_STATE)}.statistics.rows",
+            f"{summary}.lapsed",
+            "$.curation.summary.quarantined",
+            "$.as_of",
             "$.as_of",
         ]
         self._task(

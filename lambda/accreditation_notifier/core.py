@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator, Sequence
 from operator import itemgetter
-from typing import TextIO
+from typing import Any, TextIO
 
 from aws_lambda_powertools import Logger
 
@@ -39,12 +39,17 @@ _STATE = RESULT_COLUMNS.index("state")
 
 
 def iter_result_rows(stream: TextIO, location: str) -> Iterator[tuple[ResultValues, int]]:
-    """(values in RESULT_COLUMNS order, days until expiry) of an Athena results CSV, one row at a time."""
+    """(values in RESULT_COLUMNS order, days until expiry) of an Athena results CSV, one row at a time.
+
+    Athena writes a header-only CSV for a query with no rows; a zero-byte object is taken as no rows too
+    (logged), so a day with nothing expiring succeeds end to end instead of failing the notifier.
+    """
     reader = csv.reader(stream, strict=True)
     try:
         header = next(reader)
     except StopIteration:
-        raise MalformedResultsError(f"{location}: empty file, expected a header row") from None
+        logger.warning({"message": "results object is empty, read as no rows", "location": location})
+        return
     except csv.Error as error:
         raise MalformedResultsError(f"{location}: unreadable CSV header: {error}") from None
     if header and header[0].startswith("\ufeff"):
@@ -145,14 +150,16 @@ def collect_digests(
     policy: NotifierPolicy,
     reader: ResultsReader,
     alerts_writer: AlertsWriter,
-) -> tuple[list[Digest], dict[str, int], int]:
-    """Stream both results once, write the alerts CSV, and return (digests, alerts per tier, lapsed count).
+) -> tuple[list[Digest], dict[str, Any]]:
+    """Stream both results once, write the alerts CSV, and return the digests and the counts.
+
+    The counts are {"expiring": stage-2 rows read, "alerts": {tier: rows}, "lapsed": lapsed rows read}.
 
     The alerts CSV is committed only when both results were read completely.
     """
     audiences = {priority: _Audience(request, policy, priority) for priority in PRIORITIES}
     alert_counts = dict.fromkeys(PRIORITIES, 0)
-    lapsed_count = 0
+    expiring_count = lapsed_count = 0
     critical_max, high_max = policy.critical_max_days, policy.high_max_days
     medium_max = policy.medium_max_days
     with alerts_writer.open_sink(request.alerts_output) as sink:
@@ -160,6 +167,7 @@ def collect_digests(
         with reader.open_text(request.expiring_results) as stream:
             for values, days in iter_result_rows(stream, request.expiring_results):
                 # The hot loop of a run (one pass per stage-2 row): plain comparisons first.
+                expiring_count += 1
                 if days > medium_max:
                     continue
                 if days < 0:
@@ -182,7 +190,7 @@ def collect_digests(
                 audiences[CRITICAL].add(values, days, lapsed=True)
         alerts_csv.flush()
     digests = [digest for priority in PRIORITIES for digest in audiences[priority].digests()]
-    return digests, alert_counts, lapsed_count
+    return digests, {"expiring": expiring_count, "alerts": alert_counts, "lapsed": lapsed_count}
 
 
 def publish_once(
@@ -220,13 +228,12 @@ def run_notifier(
     ledger: PublicationLedger,
 ) -> dict[str, object]:
     """Stage 3 with the caller's adapters; returns the summary the success notification quotes."""
-    digests, alert_counts, lapsed_count = collect_digests(request, policy, reader, alerts_writer)
+    digests, counts = collect_digests(request, policy, reader, alerts_writer)
     logger.info(
         {
             "message": "results classified",
             "as_of": request.as_of.isoformat(),
-            "alerts": alert_counts,
-            "lapsed": lapsed_count,
+            **counts,
             "digests": [digest.key.id for digest in digests],
         }
     )
@@ -234,8 +241,7 @@ def run_notifier(
     return {
         "as_of": request.as_of.isoformat(),
         "run_id": request.run_id,
-        "alerts": alert_counts,
-        "lapsed": lapsed_count,
+        **counts,
         "messages_published": published,
         "duplicates_skipped": skipped,
         "alerts_output": request.alerts_output,

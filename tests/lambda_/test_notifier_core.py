@@ -374,7 +374,6 @@ def test_a_missing_results_file_fails_and_leaves_no_alerts_csv(tmp_path):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("", "empty file, expected a header row"),
         ('"facility_id","state"\n"F1","TX"\n', "header lacks columns"),
         (
             '"facility_id","facility_name","state","accreditation_body","accreditation_id","valid_until",'
@@ -394,6 +393,26 @@ def test_malformed_results_fail_with_the_location_and_line(tmp_path, content, me
 
     with pytest.raises(MalformedResultsError, match=message):
         run(tmp_path, event, RecordingPublisher())
+
+
+@pytest.mark.parametrize("empty_results", ["header only", "zero bytes"])
+def test_a_day_with_no_rows_sends_nothing_and_writes_a_header_only_alerts_csv(tmp_path, empty_results):
+    # Athena writes a header-only CSV for a query without rows; a zero-byte object reads as no rows too.
+    event = write_inputs(tmp_path, [], [])
+    if empty_results == "zero bytes":
+        for name in ("stage2/expiring.csv", "lapsed/lapsed.csv"):
+            (tmp_path / "athena-results" / name).write_bytes(b"")
+    publisher = RecordingPublisher()
+
+    summary = run(tmp_path, event, publisher)
+
+    assert publisher.published == []
+    assert (summary["expiring"], summary["lapsed"], summary["messages_published"]) == (0, 0, 0)
+    assert summary["alerts"] == {"critical": 0, "high": 0, "medium": 0}
+    alerts = tmp_path / "athena-results/notifier/run-1/accreditation_alerts.csv"
+    assert alerts.read_text(encoding="utf-8").splitlines() == [
+        ",".join(f'"{column}"' for column in ALERTS_COLUMNS)
+    ]
 
 
 def test_negative_days_in_stage2_or_non_negative_days_in_lapsed_results_fail_loudly(tmp_path):

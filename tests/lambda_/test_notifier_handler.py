@@ -57,6 +57,7 @@ def test_each_subscriber_gets_exactly_the_digests_its_filter_policy_selects(resu
     assert summary == {
         "as_of": "2026-12-01",
         "run_id": "run-1",
+        "expiring": 8,
         "alerts": {"critical": 3, "high": 2, "medium": 2},
         "lapsed": 1,
         "messages_published": 6,

@@ -38,6 +38,7 @@ def test_notify_locally_writes_one_outbox_file_per_digest_and_the_alerts_csv(tmp
     assert summary == {
         "as_of": "2026-12-01",
         "run_id": "run-1",
+        "expiring": 3,
         "alerts": {"critical": 1, "high": 1, "medium": 1},
         "lapsed": 1,
         "messages_published": 3,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -31,11 +32,17 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_glue import (
     StateTaskServiceGlue,
 )
+from moto.stepfunctions.parser.asl.component.state.wait.state_wait import StateWait
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
-from pipeline.state_machine import StateMachineSettings, StateMachineTargets
+from pipeline.state_machine import (
+    CURATION_SUMMARY_KEY_FORMAT,
+    WAIT_FOR_MORE_UPLOADS,
+    StateMachineSettings,
+    StateMachineTargets,
+)
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -85,7 +92,15 @@ class AthenaSync(_SyncWithoutCallback, state_task_service_callback.StateTaskServ
     """What Step Functions documents for athena:startQueryExecution.sync (moto only forwards the call):
     StartQueryExecution, then GetQueryExecution until the query ends; output = GetQueryExecution's response.
     Athena applies an enforced workgroup's result location and writes the result CSV there; moto does
-    neither, so this does both (the CSV holds the ExecutionParameters the query received)."""
+    neither, so this does both (the CSV holds the ExecutionParameters the query received).
+
+    Two switches make it answer like a real Athena on days moto never shows: `minimal_responses` leaves
+    in GetQueryExecution's answer only what every answer has (the id and the status; Statistics and
+    ResultConfiguration are optional members, and runtime statistics arrive late), and
+    `header_only_results` writes the result CSV of a query that found no rows."""
+
+    minimal_responses = False
+    header_only_results = False
 
     def __init__(self) -> None:
         super().__init__(supported_integration_patterns={ResourceCondition.Sync})
@@ -149,9 +164,11 @@ class AthenaSync(_SyncWithoutCallback, state_task_service_callback.StateTaskServ
                 return None
             bucket, key = execution["ResultConfiguration"]["OutputLocation"][len("s3://") :].split("/", 1)
             parameters = ",".join(normalised_parameters.get("ExecutionParameters", []))
-            boto3.client("s3", region_name=REGION).put_object(
-                Bucket=bucket, Key=key, Body=f'"parameters"\n"{parameters}"\n'.encode()
-            )
+            body = '"parameters"\n' if self.header_only_results else f'"parameters"\n"{parameters}"\n'
+            boto3.client("s3", region_name=REGION).put_object(Bucket=bucket, Key=key, Body=body.encode())
+            if self.minimal_responses:
+                minimal = {"QueryExecutionId": execution["QueryExecutionId"], "Status": execution["Status"]}
+                return {"QueryExecution": minimal}
             return response
 
         return resolve
@@ -201,6 +218,7 @@ class NotifierDouble:
     the alerts CSV where the event says, and returns a summary shaped like the real one."""
 
     events: list[dict] = field(default_factory=list)
+    expiring: int = 9
     alerts: dict[str, int] = field(default_factory=lambda: {"critical": 2, "high": 1, "medium": 3})
     lapsed: int = 4
 
@@ -213,6 +231,7 @@ class NotifierDouble:
             {
                 "as_of": event["as_of"],
                 "run_id": event["run_id"],
+                "expiring": self.expiring,
                 "alerts": self.alerts,
                 "lapsed": self.lapsed,
                 "messages_published": 3,
@@ -299,11 +318,11 @@ class World:
         state_manager.set_transition("glue::crawl", {"progression": progression, "times": 10**6})
 
     @staticmethod
-    def put_curation_report(as_of: str, report: dict) -> None:
+    def put_curation_summary(as_of: str, summary: dict) -> None:
         boto3.client("s3", region_name=REGION).put_object(
             Bucket=TARGETS.curated_bucket,
-            Key=f"_reports/snapshot_date={as_of}/curation_report.json",
-            Body=json.dumps(report).encode(),
+            Key=CURATION_SUMMARY_KEY_FORMAT.format(as_of),
+            Body=json.dumps(summary).encode(),
         )
 
     @staticmethod
@@ -361,6 +380,38 @@ def _create_resources(account_role: str) -> str:
     ]
     sns.subscribe(TopicArn=TARGETS.status_topic_arn, Protocol="sqs", Endpoint=queue_arn)
     return queue_url
+
+
+@pytest.fixture
+def athena_answers(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """`athena_answers(minimal_responses=True, header_only_results=True)`: switch the Athena adapter."""
+
+    def switch(**switches: bool) -> None:
+        for name, value in switches.items():
+            if not hasattr(AthenaSync, name):
+                raise AttributeError(f"AthenaSync has no switch {name!r}")
+            monkeypatch.setattr(AthenaSync, name, value)
+
+    return switch
+
+
+@pytest.fixture
+def upload_waits_held(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Holds every execution in the upload guard's Wait state until the test sets the returned event.
+
+    A burst's executions then all exist before any of them asks which one is the newest, however late a
+    loaded machine lets moto start them: the guard's decision is tested, not the machine's speed.
+    """
+    released = threading.Event()
+    original = StateWait._eval_state
+
+    def held_wait(self, env):
+        if self.name == WAIT_FOR_MORE_UPLOADS and not released.wait(timeout=120):
+            raise TimeoutError("the test never released the upload guard's Wait state")
+        original(self, env)
+
+    monkeypatch.setattr(StateWait, "_eval_state", held_wait)
+    return released
 
 
 @pytest.fixture
