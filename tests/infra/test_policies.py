@@ -134,16 +134,18 @@ def key_policy_issues(document: dict) -> list[tuple[str, object]]:
 
 
 def test_data_key_lets_log_delivery_decrypt_only_for_this_account():
-    """Vended log delivery (the state machine's execution logs into a KMS-encrypted log group) decrypts
-    with the key under the encryption context `SourceArn = arn:<partition>:logs:<region>:<account>:*`;
-    AWS documents the key policy statement conditioned on that context key, not on aws:SourceAccount /
+    """Vended log delivery (the state machine's execution logs) decrypts data keys that the execution role
+    generated under the encryption context `SourceArn = arn:<partition>:logs:<region>:<account>:*`
+    (Step Functions documents the role's kms:GenerateDataKey with exactly that condition, and Decrypt for
+    delivery.logs.amazonaws.com in the key policy); the key policy statement for delivery.logs is
+    conditioned on that context key, as AWS documents it for vended logs, not on aws:SourceAccount /
     aws:SourceArn.
 
     Sources: "Data at rest encryption in Step Functions" (AWS Step Functions Developer Guide),
-    https://docs.aws.amazon.com/step-functions/latest/dg/encryption-at-rest.html; the same statement in
-    "Log event bus events" / "AWS KMS key policy permissions for event bus logging" (Amazon EventBridge User
-    Guide), https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-logs.html; "Enable
-    logging from AWS services" (Amazon CloudWatch Logs User Guide),
+    https://docs.aws.amazon.com/step-functions/latest/dg/encryption-at-rest.html; "AWS KMS key policy
+    permissions for event bus logging" (Amazon EventBridge User Guide),
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-logs.html; "Enable logging from
+    AWS services" (Amazon CloudWatch Logs User Guide),
     https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-and-resource-policy.html
     """
     # GIVEN a partition/region/account other than the dev stack's, so nothing is hard-coded

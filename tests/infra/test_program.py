@@ -372,7 +372,9 @@ def test_glue_job_logs_reach_precreated_groups_with_the_key_and_the_retention(de
     --continuous-log-logGroup) are gone: on Glue 5 they left the stack's group empty.
 
     Sources: "Logging for AWS Glue jobs", https://docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging.html
-    (Glue 5.0 behaviour, --custom-logGroup-prefix); "Enabling continuous logging for AWS Glue 4.0 and
+    (Glue 5.0 behaviour, --custom-logGroup-prefix, and "Security configuration with Amazon CloudWatch
+    logging": `<custom-log-group-prefix>/<security configuration>-role/<job role>/error|output`,
+    logs:AssociateKmsKey); "Enabling continuous logging for AWS Glue 4.0 and
     earlier jobs", https://docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging-enable.html;
     "AWS Glue job parameters", https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-glue-arguments.html
     """
