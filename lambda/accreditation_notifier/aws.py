@@ -83,6 +83,16 @@ class S3ResultsReader:
             stream.close()
 
 
+    def list_folders(self, location: str, name_prefix: str) -> list[str]:
+        bucket, prefix = parse_s3_uri(location, field="production location", allow_prefix=True)
+        paginator = self._clients.get("s3").get_paginator("list_objects_v2")
+        folders = []
+        # The listing's Prefix is what IAM sees as s3:prefix: the role may list `as_of=` and nothing else.
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix + name_prefix, Delimiter="/"):
+            folders += [f"s3://{bucket}/{common['Prefix']}" for common in page.get("CommonPrefixes", [])]
+        return folders
+
+
 class S3AlertsWriter:
     """Spools the CSV to a temporary file in /tmp and uploads it (multipart when large) on success."""
 

@@ -24,8 +24,11 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "valid_until",
     "days_until_expiry",
 )
-ALERTS_COLUMNS: tuple[str, ...] = (*RESULT_COLUMNS, "priority")
+# Lapsed accreditations are alert rows too (priority critical, negative days), as in the critical digest;
+# `change` is new, escalated, newly_lapsed or empty (see changes.py).
+ALERTS_COLUMNS: tuple[str, ...] = (*RESULT_COLUMNS, "priority", "change")
 ALERTS_FILE_NAME = "accreditation_alerts.csv"
+RESOLVED_FILE_NAME = "resolved_accreditations.csv"
 LAPSED_FILE_NAME = "lapsed_accreditations.csv"
 
 # Message attribute names and values that SNS subscription filter policies match on.
@@ -132,6 +135,15 @@ class NotifierRequest:
     def production_lapsed(self) -> str:
         return self.production_location + LAPSED_FILE_NAME
 
+    @property
+    def production_resolved(self) -> str:
+        return self.production_location + RESOLVED_FILE_NAME
+
+    @property
+    def resolved_output(self) -> str:
+        """Beside the alerts CSV: the resolved alerts, published to production with it."""
+        return self.alerts_output.rsplit("/", 1)[0] + "/" + RESOLVED_FILE_NAME
+
 
 @dataclass(frozen=True)
 class NotifierPolicy:
@@ -141,6 +153,8 @@ class NotifierPolicy:
     high_max_days: int
     medium_max_days: int
     state_digest_states: tuple[str, ...] = ()
+    # False: a digest with nothing new, escalated, newly lapsed or resolved is not sent.
+    send_unchanged_digests: bool = True
     message_max_bytes: int = SNS_MAX_MESSAGE_BYTES
     subject_max_chars: int = SNS_MAX_SUBJECT_CHARS
 
@@ -184,11 +198,15 @@ class NotifierPolicy:
                 raise ConfigurationError(
                     f"environment variable {name} must be an integer, got {raw!r}"
                 ) from None
+        send_unchanged = env.get("SEND_UNCHANGED_DIGESTS", "true").strip().lower()
+        if send_unchanged not in ("true", "false"):
+            raise ConfigurationError(f"SEND_UNCHANGED_DIGESTS must be true or false, got {send_unchanged!r}")
         return cls(
             critical_max_days=bounds["CRITICAL_MAX_DAYS"],
             high_max_days=bounds["HIGH_MAX_DAYS"],
             medium_max_days=bounds["MEDIUM_MAX_DAYS"],
             state_digest_states=tuple(env.get("STATE_DIGEST_STATES", "").split(",")),
+            send_unchanged_digests=send_unchanged == "true",
         )
 
 
@@ -242,6 +260,11 @@ class Digest:
 class ResultsReader(Protocol):
     def open_text(self, location: str) -> AbstractContextManager[TextIO]:
         """A text stream (newline='') over a results CSV; ResultsNotFoundError when it does not exist."""
+        ...
+
+    def list_folders(self, location: str, name_prefix: str) -> list[str]:
+        """The immediate sub-folders of a folder location whose names start with name_prefix (S3: common
+        prefixes), as locations."""
         ...
 
 

@@ -50,6 +50,15 @@ class LocalResultsReader:
         with stream:
             yield stream
 
+    def list_folders(self, location: str, name_prefix: str) -> list[str]:
+        folder = resolve_location(location, self._out_dir)
+        if not folder.is_dir():
+            return []
+        children = sorted(
+            child.name for child in folder.iterdir() if child.is_dir() and child.name.startswith(name_prefix)
+        )
+        return [f"{location.rstrip('/')}/{name}/" for name in children]
+
 
 class LocalAlertsWriter:
     """Writes next to the target and renames on success, so a failed run leaves no partial CSV."""

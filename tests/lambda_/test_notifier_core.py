@@ -48,6 +48,16 @@ class RecordingPublisher:
         return f"message-{len(self.published)}"
 
 
+def listed_entries(message: str) -> list[tuple[str, int, str]]:
+    """(mark, days until expiry, facility id) of each listed line of a digest, in order."""
+    entries = []
+    for line in message.splitlines():
+        rest = line[13:].split()
+        if len(rest) > 4 and rest[1] == "days" and rest[0].lstrip("-").isdigit():
+            entries.append((line[:12].strip(), int(rest[0]), rest[4]))
+    return entries
+
+
 def write_inputs(out_dir: Path, expiring: list, lapsed: list | None = None) -> dict[str, str]:
     event = local_event(out_dir)
     write_results(out_dir / "athena-results/stage2/expiring.csv", expiring)
@@ -209,13 +219,25 @@ def test_critical_digest_lists_lapsed_accreditations_marked_and_most_urgent_firs
     assert summary["lapsed"] == 2
     assert summary["alerts"]["critical"] == 3
     (critical,) = publisher.published
-    listed = [line for line in critical.message.splitlines() if line.startswith(("LAPSED", "EXPIRING"))]
-    assert [line.split()[0] for line in listed] == ["LAPSED", "LAPSED", "EXPIRING", "EXPIRING", "EXPIRING"]
-    assert [line.split()[5] for line in listed] == ["LAP40", "LAP5", "EXP0", "EXP3", "EXP20"]
+    # A first run: every entry is new, the lapsed ones newly lapsed.
+    assert [(mark, fid) for mark, _, fid in listed_entries(critical.message)] == [
+        ("NEWLY LAPSED", "LAP40"),
+        ("NEWLY LAPSED", "LAP5"),
+        ("NEW", "EXP0"),
+        ("NEW", "EXP3"),
+        ("NEW", "EXP20"),
+    ]
     assert "3 expiring in 0-30 days, 2 lapsed" in critical.subject
     assert "s3://production/as_of=2026-12-01/lapsed_accreditations.csv" in critical.message
-    # Lapsed accreditations are not alerts: the alerts CSV holds expiring rows only.
-    assert {row["facility_id"] for row in read_alerts(tmp_path)} == {"EXP20", "EXP0", "EXP3"}
+    # Lapsed accreditations are alert rows too, in the critical tier as in its digest.
+    alerts = {row["facility_id"]: (row["priority"], row["change"]) for row in read_alerts(tmp_path)}
+    assert alerts == {
+        "EXP20": ("critical", "new"),
+        "EXP0": ("critical", "new"),
+        "EXP3": ("critical", "new"),
+        "LAP5": ("critical", "newly_lapsed"),
+        "LAP40": ("critical", "newly_lapsed"),
+    }
 
 
 def test_lapsed_only_run_still_sends_a_critical_digest(tmp_path):
@@ -296,13 +318,16 @@ def test_a_digest_beyond_the_size_limit_is_truncated_with_a_count_and_a_pointer(
     assert size <= 8192
     assert size > 8192 - 200, "the budget is used, not wasted"
     assert digest.listed + digest.omitted == 3000
-    assert f"... and {digest.omitted} more not shown here (message size limit)" in digest.message
+    # A first run: every entry is new, so the ones cut are counted as changed.
+    omitted = digest.omitted
+    assert f"... and {omitted} more not shown here ({omitted} of them changed) (message size limit)" in (
+        digest.message
+    )
     assert (
         "Full list of alerts: s3://production/as_of=2026-12-01/accreditation_alerts.csv\n" in digest.message
     )
-    listed_days = [
-        int(line.split()[1]) for line in digest.message.splitlines() if line.startswith("EXPIRING")
-    ]
+    listed_days = [days for _, days, _ in listed_entries(digest.message)]
+    assert len(listed_days) == digest.listed
     assert listed_days == sorted(listed_days) and listed_days[0] == 0
 
 
@@ -312,8 +337,8 @@ def test_the_accumulator_keeps_exactly_the_most_urgent_prefix_whatever_the_input
         AccreditationRow(f"F{i:04d}", "name", "TX", "JC", f"A{i}", "2026-12-31", str(days[i]))
         for i in range(2000)
     ]
-    expected_order = sorted(digest_line(row, days[i], days[i] < 0) for i, row in enumerate(rows))
-    expected_order.sort(key=lambda line: int(line.split()[1]))
+    lines = [digest_line(row, days[i], "LAPSED" if days[i] < 0 else "") for i, row in enumerate(rows)]
+    expected_order = sorted(lines, key=lambda line: (int(line[13:].split()[0]), line))
     budget = 4000
     expected: list[str] = []
     used = 0
@@ -328,7 +353,7 @@ def test_the_accumulator_keeps_exactly_the_most_urgent_prefix_whatever_the_input
         accumulator = DigestAccumulator(budget)
         for i in order:
             accumulator.add(rows[i], days[i], lapsed=days[i] < 0)
-        assert accumulator.lines_most_urgent_first() == expected
+        assert [line for _, line in accumulator.unchanged_lines.most_urgent_first()] == expected
         assert accumulator.total == 2000
 
 

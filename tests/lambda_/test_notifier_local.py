@@ -41,9 +41,17 @@ def test_notify_locally_writes_one_outbox_file_per_digest_and_the_alerts_csv(tmp
         "expiring": 3,
         "alerts": {"critical": 1, "high": 1, "medium": 1},
         "lapsed": 1,
+        "previous_as_of": None,
+        "changes": {
+            "critical": {"new": 1, "escalated": 0, "newly_lapsed": 1, "resolved": 0},
+            "high": {"new": 1, "escalated": 0, "newly_lapsed": 0, "resolved": 0},
+            "medium": {"new": 1, "escalated": 0, "newly_lapsed": 0, "resolved": 0},
+        },
+        "unchanged_digests_not_sent": [],
         "messages_published": 3,
         "duplicates_skipped": 0,
         "alerts_output": "s3://athena-results/notifier/run-1/accreditation_alerts.csv",
+        "resolved_output": "s3://athena-results/notifier/run-1/resolved_accreditations.csv",
     }
     files = outbox(tmp_path)
     assert list(files) == [
@@ -64,7 +72,7 @@ def test_notify_locally_writes_one_outbox_file_per_digest_and_the_alerts_csv(tmp
     assert "s3://production/as_of=2026-12-01/accreditation_alerts.csv" in critical["message"]
     alerts = (tmp_path / "athena-results/notifier/run-1/accreditation_alerts.csv").read_text(encoding="utf-8")
     assert alerts.splitlines()[0].startswith('"facility_id","facility_name","state"')
-    assert len(alerts.splitlines()) == 4
+    assert len(alerts.splitlines()) == 5  # header, three expiring alerts and the lapsed one
 
 
 def test_state_digests_and_policy_bounds_reach_the_local_outbox(tmp_path):

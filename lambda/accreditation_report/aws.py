@@ -1,0 +1,124 @@
+"""Cloud adapters of the report: results and earlier reports read from S3, the report written there."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
+from urllib.parse import urlparse
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from accreditation_report.model import (
+    AS_OF_FOLDER_PREFIX,
+    REPORT_DATA_FILE,
+    InvalidEventError,
+    ReportInputNotFoundError,
+    parse_date,
+)
+
+RETRY_CONFIG = Config(
+    retries={"mode": "adaptive", "total_max_attempts": 8}, connect_timeout=5, read_timeout=30
+)
+_MISSING_OBJECT_CODES = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}
+
+
+def parse_s3_uri(uri: str, *, field: str, allow_prefix: bool = False) -> tuple[str, str]:
+    """(bucket, key) of an s3:// URI; a prefix (key ending with '/' or empty) only when allow_prefix."""
+    parsed = urlparse(uri)
+    key = parsed.path.lstrip("/")
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise InvalidEventError(f"{field}: must be an s3://bucket/key URI, got {uri!r}")
+    if not allow_prefix and (not key or key.endswith("/")):
+        raise InvalidEventError(f"{field}: must name an object (s3://bucket/key), got {uri!r}")
+    if allow_prefix and key and not key.endswith("/"):
+        raise InvalidEventError(f"{field}: must name a folder (s3://bucket/prefix/), got {uri!r}")
+    return parsed.netloc, key
+
+
+class LazyS3:
+    """One boto3 S3 client, created on first use (so moto can intercept it), with the retry configuration."""
+
+    def __init__(self, factory: Callable[..., Any] = boto3.client) -> None:
+        self._factory = factory
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = self._factory("s3", config=RETRY_CONFIG)
+        return self._client
+
+
+def _is_missing(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") in _MISSING_OBJECT_CODES
+
+
+class S3ReportReader:
+    def __init__(self, s3: LazyS3) -> None:
+        self._s3 = s3
+
+    def _get(self, location: str) -> Any:
+        bucket, key = parse_s3_uri(location, field="report input")
+        try:
+            return self._s3.client.get_object(Bucket=bucket, Key=key)["Body"]
+        except ClientError as error:
+            if _is_missing(error):
+                raise ReportInputNotFoundError(f"object not found: {location}") from error
+            raise
+
+    @contextmanager
+    def open_text(self, location: str) -> Iterator[TextIO]:
+        body = self._get(location)
+        # Decoding the StreamingBody incrementally keeps memory flat whatever the object size.
+        stream = io.TextIOWrapper(
+            io.BufferedReader(body, buffer_size=1 << 20), encoding="utf-8-sig", newline=""
+        )
+        try:
+            yield stream
+        finally:
+            stream.close()
+
+    def read_text(self, location: str) -> str | None:
+        try:
+            body = self._get(location)
+        except ReportInputNotFoundError:
+            return None
+        try:
+            return body.read().decode("utf-8-sig")
+        finally:
+            body.close()
+
+    def list_previous_report_data(self, production_root: str, as_of: dt.date, limit: int) -> list[str]:
+        bucket, root = parse_s3_uri(production_root, field="production root", allow_prefix=True)
+        earlier = []
+        pages = self._s3.client.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=root + AS_OF_FOLDER_PREFIX, Delimiter="/"
+        )
+        for page in pages:
+            for common in page.get("CommonPrefixes", []):
+                folder = common["Prefix"]
+                day = parse_date(folder[len(root) + len(AS_OF_FOLDER_PREFIX) :].rstrip("/"))
+                if day is not None and day < as_of:
+                    earlier.append((day, folder))
+        texts = []
+        for _, folder in sorted(earlier)[-limit:] if limit > 0 else []:
+            text = self.read_text(f"s3://{bucket}/{folder}{REPORT_DATA_FILE}")
+            if text is not None:
+                texts.append(text)
+        return texts
+
+
+class S3ReportWriter:
+    def __init__(self, s3: LazyS3) -> None:
+        self._s3 = s3
+
+    def write_text(self, location: str, text: str, content_type: str) -> None:
+        bucket, key = parse_s3_uri(location, field="report output")
+        self._s3.client.put_object(
+            Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType=content_type
+        )

@@ -1,0 +1,377 @@
+"""Typed contracts of the run report: its request, the aggregates it shows, and the ports it reads through."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TextIO, TypeVar
+
+CRITICAL = "critical"
+HIGH = "high"
+MEDIUM = "medium"
+LATER = "later"
+LAPSED = "lapsed"
+ALERT_TIERS: tuple[str, ...] = (CRITICAL, HIGH, MEDIUM)
+# The stage-2 window is split into the alert tiers plus what expires after the last of them.
+WINDOW_TIERS: tuple[str, ...] = (*ALERT_TIERS, LATER)
+
+# Values of the alerts CSV's `change` column.
+CHANGE_NEW = "new"
+CHANGE_ESCALATED = "escalated"
+CHANGE_NEWLY_LAPSED = "newly_lapsed"
+CHANGES: tuple[str, ...] = (CHANGE_NEW, CHANGE_ESCALATED, CHANGE_NEWLY_LAPSED)
+
+# Files of one run's production folder (as_of=YYYY-MM-DD/) that the report reads or writes.
+ALERTS_FILE = "accreditation_alerts.csv"
+RESOLVED_FILE = "resolved_accreditations.csv"
+EXPIRING_FILE = "expiring_accreditations.csv"
+LAPSED_FILE = "lapsed_accreditations.csv"
+STATES_FILE = "facilities_by_state.csv"
+REPORT_FILE = "report.html"
+REPORT_DATA_FILE = "report_data.json"
+AS_OF_FOLDER_PREFIX = "as_of="
+
+RESULT_COLUMNS: tuple[str, ...] = (
+    "facility_id",
+    "facility_name",
+    "state",
+    "accreditation_body",
+    "accreditation_id",
+    "valid_until",
+    "days_until_expiry",
+)
+# `change` is read when present: alerts written before change-aware digests have no such column.
+ALERTS_COLUMNS: tuple[str, ...] = (*RESULT_COLUMNS, "priority")
+RESOLVED_COLUMNS: tuple[str, ...] = (
+    "facility_id",
+    "facility_name",
+    "state",
+    "accreditation_body",
+    "accreditation_id",
+    "valid_until",
+    "previous_priority",
+    "resolution",
+    "detail",
+)
+STATES_COLUMNS: tuple[str, ...] = ("state", "facility_count", "accredited_facility_count")
+
+# How much of each list the report keeps: it shows aggregates and the top of each list, never every row.
+URGENT_ENTRIES = 100
+CHANGED_ENTRIES = 100
+RESOLVED_ENTRIES = 50
+STATE_ROWS = 80
+DATA_QUALITY_ROWS = 40
+# Points of the trend chart, the current run included (it is the last one).
+TREND_RUNS = 90
+
+
+class ReportError(Exception):
+    """A failure the invocation must surface (Step Functions catches it by name)."""
+
+
+class InvalidEventError(ReportError, ValueError):
+    """The event does not match the report's contract."""
+
+
+class ConfigurationError(ReportError):
+    """A setting of the function is missing or invalid."""
+
+
+class ReportInputNotFoundError(ReportError):
+    """A file the report needs does not exist."""
+
+
+class MalformedReportInputError(ReportError):
+    """A results file or the curation report does not have the expected shape."""
+
+
+T = TypeVar("T")
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_date(text: str) -> dt.date | None:
+    """A real YYYY-MM-DD date, or None."""
+    if not _ISO_DATE.fullmatch(text):
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class ReportPolicy:
+    """The pipeline's alert policy: the last day of each tier (inclusive) and stage 2's window."""
+
+    critical_max_days: int = 30
+    high_max_days: int = 60
+    medium_max_days: int = 90
+    expiring_window_months: int = 6
+
+    def __post_init__(self) -> None:
+        if self.expiring_window_months < 1:
+            raise ConfigurationError(
+                f"expiring_window_months must be positive, got {self.expiring_window_months}"
+            )
+        if not 0 <= self.critical_max_days < self.high_max_days < self.medium_max_days:
+            raise ConfigurationError(
+                "tier policy must satisfy 0 <= critical < high < medium, got "
+                f"{self.critical_max_days}/{self.high_max_days}/{self.medium_max_days}"
+            )
+
+    def tier_of(self, days_until_expiry: int) -> str:
+        if days_until_expiry < 0:
+            return LAPSED
+        if days_until_expiry <= self.critical_max_days:
+            return CRITICAL
+        if days_until_expiry <= self.high_max_days:
+            return HIGH
+        if days_until_expiry <= self.medium_max_days:
+            return MEDIUM
+        return LATER
+
+    def label(self, tier: str) -> str:
+        """E.g. 'critical (0-30 days)'."""
+        ranges = {
+            CRITICAL: f"0-{self.critical_max_days}",
+            HIGH: f"{self.critical_max_days + 1}-{self.high_max_days}",
+            MEDIUM: f"{self.high_max_days + 1}-{self.medium_max_days}",
+            LATER: f"{self.medium_max_days + 1}+",
+        }
+        return f"{tier} ({ranges[tier]} days)" if tier in ranges else tier
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """One report run, as Step Functions (or the local runner) describes it."""
+
+    as_of: dt.date
+    run_id: str
+    production_location: str
+    latest_location: str
+    curation_report: str | None
+    previous_as_of: dt.date | None
+
+    @classmethod
+    def from_event(cls, event: object) -> ReportRequest:
+        """Validate the event dict; every problem is reported at once, by field name."""
+        if not isinstance(event, Mapping):
+            raise InvalidEventError(f"event must be a JSON object, got {type(event).__name__}")
+        problems: list[str] = []
+        texts: dict[str, str] = {}
+        for name in ("as_of", "run_id", "production_location", "latest_location"):
+            value = event.get(name)
+            if not isinstance(value, str) or not value.strip():
+                problems.append(f"{name}: required non-empty string, got {value!r}")
+            else:
+                texts[name] = value.strip()
+        as_of = parse_date(texts.get("as_of", ""))
+        if "as_of" in texts and as_of is None:
+            problems.append(f"as_of: must be a YYYY-MM-DD date, got {texts['as_of']!r}")
+        curation_report = event.get("curation_report")
+        if curation_report is not None and (not isinstance(curation_report, str) or not curation_report):
+            problems.append(f"curation_report: a location or null, got {curation_report!r}")
+        previous = event.get("previous_as_of")
+        previous_as_of = parse_date(previous) if isinstance(previous, str) else None
+        if previous is not None and previous_as_of is None:
+            problems.append(f"previous_as_of: a YYYY-MM-DD date or null, got {previous!r}")
+        if as_of and previous_as_of and previous_as_of >= as_of:
+            problems.append(f"previous_as_of: must be before as_of {as_of}, got {previous_as_of}")
+        folder = f"{AS_OF_FOLDER_PREFIX}{texts.get('as_of')}"
+        if as_of and "production_location" in texts and _last_segment(texts["production_location"]) != folder:
+            problems.append(
+                f"production_location: must end with {folder}/, got {texts['production_location']!r}"
+            )
+        if problems:
+            raise InvalidEventError("; ".join(problems))
+        assert as_of is not None
+        return cls(
+            as_of=as_of,
+            run_id=texts["run_id"],
+            production_location=_as_folder(texts["production_location"]),
+            latest_location=_as_folder(texts["latest_location"]),
+            curation_report=curation_report,
+            previous_as_of=previous_as_of,
+        )
+
+    @property
+    def production_root(self) -> str:
+        """The folder that holds every run's as_of=YYYY-MM-DD/ folder."""
+        return self.production_location[: -len(_last_segment(self.production_location)) - 1]
+
+
+def _last_segment(location: str) -> str:
+    return location.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _as_folder(location: str) -> str:
+    return location if location.endswith("/") else location + "/"
+
+
+@dataclass(frozen=True)
+class TierCount:
+    total: int = 0
+    new: int = 0
+    escalated: int = 0
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The counts at the top of the report."""
+
+    tiers: dict[str, TierCount]
+    lapsed: int
+    newly_lapsed: int
+    resolved: int
+    resolved_by_resolution: dict[str, int]
+    expiring_in_window: int
+    facilities: int
+    accredited_facilities: int
+
+
+@dataclass(frozen=True)
+class AlertEntry:
+    """One alerting accreditation (a lapsed one has negative days and tier critical)."""
+
+    facility_id: str
+    facility_name: str
+    state: str
+    accreditation_body: str
+    accreditation_id: str
+    valid_until: str
+    days_until_expiry: int
+    priority: str
+    change: str
+
+    @property
+    def lapsed(self) -> bool:
+        return self.days_until_expiry < 0
+
+    @property
+    def mark(self) -> str:
+        """NEW, ESCALATED, NEWLY LAPSED or LAPSED, as the digests say; empty when unchanged."""
+        if self.change == CHANGE_NEWLY_LAPSED:
+            return "NEWLY LAPSED"
+        if self.lapsed:
+            return "LAPSED"
+        return {CHANGE_NEW: "NEW", CHANGE_ESCALATED: "ESCALATED"}.get(self.change, "")
+
+
+@dataclass(frozen=True)
+class ResolvedEntry:
+    facility_id: str
+    facility_name: str
+    state: str
+    accreditation_body: str
+    accreditation_id: str
+    valid_until: str
+    previous_priority: str
+    resolution: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class WeekBucket:
+    """Accreditations of the stage-2 window that expire in one ISO week, by tier."""
+
+    week_start: dt.date
+    counts: dict[str, int]
+
+    @property
+    def label(self) -> str:
+        year, week, _ = self.week_start.isocalendar()
+        return f"{year}-W{week:02d}"
+
+
+@dataclass(frozen=True)
+class StateCount:
+    state: str
+    facilities: int
+    accredited_facilities: int
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """Tier counts of one run, as its report_data.json recorded them."""
+
+    as_of: dt.date
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Listing(Generic[T]):
+    """The top of a list and how many entries were left out."""
+
+    entries: tuple[T, ...]
+    omitted: int = 0
+
+
+@dataclass(frozen=True)
+class DataQuality:
+    """What the curation job reported (available is False when no curation report was found)."""
+
+    available: bool
+    input_lines: int | None = None
+    curated: int | None = None
+    quarantined: int | None = None
+    facilities: int | None = None
+    data_quality_issues: int | None = None
+    # (name, count) pairs, largest first.
+    quarantine_reasons: Listing[tuple[str, int]] = field(default_factory=lambda: Listing(entries=()))
+    # None for curation reports written before issue kinds were counted.
+    issue_kinds: Listing[tuple[str, int]] | None = None
+    unknown_fields: Listing[tuple[str, int]] = field(default_factory=lambda: Listing(entries=()))
+
+
+@dataclass(frozen=True)
+class ReportLocations:
+    production: str
+    latest: str
+    curation_report: str | None
+
+    @property
+    def report(self) -> str:
+        return self.production + REPORT_FILE
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """Everything the report shows: aggregates and the top of each list, never every row."""
+
+    as_of: dt.date
+    run_id: str
+    previous_as_of: dt.date | None
+    policy: ReportPolicy
+    headline: Headline
+    weeks: tuple[WeekBucket, ...]
+    states: Listing[StateCount]
+    urgent: Listing[AlertEntry]
+    changed: Listing[AlertEntry]
+    resolved: Listing[ResolvedEntry]
+    trend: tuple[TrendPoint, ...]
+    # Earlier runs' report_data.json files that could not be read (left out of the trend).
+    unreadable_previous_runs: int
+    data_quality: DataQuality
+    locations: ReportLocations
+
+
+class ReportReader(Protocol):
+    def open_text(self, location: str) -> AbstractContextManager[TextIO]:
+        """A text stream (newline='') over a file; ReportInputNotFoundError when it does not exist."""
+        ...
+
+    def read_text(self, location: str) -> str | None:
+        """A small file's text, or None when it does not exist."""
+        ...
+
+    def list_previous_report_data(self, production_root: str, as_of: dt.date, limit: int) -> list[str]:
+        """Texts of the report_data.json of the newest `limit` runs before as_of, oldest first."""
+        ...
+
+
+class ReportWriter(Protocol):
+    def write_text(self, location: str, text: str, content_type: str) -> None: ...
