@@ -60,9 +60,18 @@ def test_each_subscriber_gets_exactly_the_digests_its_filter_policy_selects(resu
         "expiring": 8,
         "alerts": {"critical": 3, "high": 2, "medium": 2},
         "lapsed": 1,
+        # A first run: no earlier production alerts, so every alert is new.
+        "previous_as_of": None,
+        "changes": {
+            "critical": {"new": 3, "escalated": 0, "newly_lapsed": 1, "resolved": 0},
+            "high": {"new": 2, "escalated": 0, "newly_lapsed": 0, "resolved": 0},
+            "medium": {"new": 2, "escalated": 0, "newly_lapsed": 0, "resolved": 0},
+        },
+        "unchanged_digests_not_sent": [],
         "messages_published": 6,
         "duplicates_skipped": 0,
         "alerts_output": f"s3://{RESULTS_BUCKET}/notifier/run-1/accreditation_alerts.csv",
+        "resolved_output": f"s3://{RESULTS_BUCKET}/notifier/run-1/resolved_accreditations.csv",
     }
     got = inbox(results)
     counts = {key: len(messages) for key, messages in got.items()}
@@ -94,7 +103,7 @@ def test_each_subscriber_gets_exactly_the_digests_its_filter_policy_selects(resu
     assert "TX-CRIT" in texas.message and "TX-LAPSED" in texas.message
     assert "CA-CRIT" not in texas.message and "NY-CRIT" not in texas.message
     lapsed_line = next(line for line in texas.message.splitlines() if "TX-LAPSED" in line)
-    assert lapsed_line.startswith("LAPSED")
+    assert lapsed_line.startswith("NEWLY LAPSED")  # a first run: nothing lapsed before
     (texas_high,) = got[("high", "texas")]
     assert "TX-HIGH" in texas_high.message and "NY-HIGH" not in texas_high.message
 
@@ -113,6 +122,7 @@ def test_the_alerts_csv_is_written_to_s3_with_priorities(results, lambda_context
         ("NY-HIGH", "high"),
         ("NY-MED", "medium"),
         ("FL-MED", "medium"),
+        ("TX-LAPSED", "critical"),
     ]
 
 
@@ -230,7 +240,7 @@ def test_a_digest_at_the_size_limit_is_truncated_and_accepted_by_sns(cloud, lamb
         len(k) + len("String") + len(v) for k, v in texas.attributes.items()
     )
     assert 250_000 < size <= 262_144
-    assert "more not shown here (message size limit)" in texas.message
+    assert re.search(r"more not shown here \(\d+ of them changed\) \(message size limit\)", texas.message)
     assert "s3://production-bucket/as_of=2026-12-01/accreditation_alerts.csv" in texas.message
 
 
