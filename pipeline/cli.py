@@ -1,4 +1,4 @@
-"""Command line of the pipeline: run locally, render the state machine, generate data, estimate cost."""
+"""Command line of the pipeline: run, validate, render the state machine, generate data, estimate cost."""
 
 from __future__ import annotations
 
@@ -79,9 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render.set_defaults(handler=_render_state_machine)
 
-    from pipeline import cost, generate
+    from pipeline import cost, generate, validate
 
     for module, name, summary in (
+        (validate, "validate", "check raw NDJSON files as the Glue job would read them"),
         (generate, "generate", "write synthetic facility NDJSON"),
         (cost, "cost", "estimate AWS cost per daily run"),
     ):
