@@ -200,6 +200,9 @@ class CurationOptions:
     max_rejected_ratio: float = 0.05
     database: str = ""
     rebuild: bool = False
+    # Where the run's counts go as CloudWatch metrics (the stack sets both; empty: no metric lines).
+    metrics_namespace: str = ""
+    metrics_stack: str = ""
 
     def resolved(self, job_run_id: str | None = None, today: dt.date | None = None) -> CurationOptions:
         """Replace the symbolic defaults ("today", "manual") and validate; raises CurationError."""
@@ -1325,8 +1328,44 @@ def _remove_other_runs(storage: Storage, root: str, snapshot_date: str, keep_run
         storage.delete_prefix(prefix + "/")
 
 
+# The run's counts as CloudWatch metrics, one Embedded Metric Format line printed by main(): Glue 5 sends the
+# script's stdout to the job's `output` log group, and CloudWatch Logs extracts EMF events from any log group,
+# so the job needs no cloudwatch:PutMetricData. Metric name -> (report field, CloudWatch unit).
+CURATION_METRICS = {
+    "InputLines": ("input_lines", "Count"),
+    "CuratedFacilities": ("curated", "Count"),
+    "QuarantinedLines": ("quarantined", "Count"),
+    "QuarantineRatio": ("rejected_ratio", "None"),
+    "DataQualityIssues": ("data_quality_issues", "Count"),
+    "UnknownFields": ("unknown_fields", "Count"),
+    "SnapshotFacilities": ("facilities", "Count"),
+}
+METRICS_STACK_DIMENSION = "Stack"
+
+
+def curation_metrics_line(report: dict[str, Any], *, namespace: str, stack: str, timestamp_ms: int) -> str:
+    """One EMF log event (a single JSON line, nothing around it) carrying CURATION_METRICS from `report`."""
+    document = {
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": namespace,
+                    "Dimensions": [[METRICS_STACK_DIMENSION]],
+                    "Metrics": [{"Name": name, "Unit": unit} for name, (_, unit) in CURATION_METRICS.items()],
+                }
+            ],
+        },
+        METRICS_STACK_DIMENSION: stack,
+        **{name: report[field] for name, (field, _) in CURATION_METRICS.items()},
+        "snapshot_date": report["snapshot_date"],
+        "run_id": report["run_id"],
+    }
+    return json.dumps(document, separators=(",", ":"))
+
+
 def main() -> None:
-    """Glue entry point: arguments, GlueContext/Job, run, commit."""
+    """Glue entry point: arguments, GlueContext/Job, run, metrics, commit."""
     from awsglue.context import GlueContext
     from awsglue.job import Job
     from pyspark.context import SparkContext
@@ -1338,6 +1377,12 @@ def main() -> None:
     job.init(glue_args.get("JOB_NAME") or "curate_facilities", glue_args)
     report = run(glue_context.spark_session, options.resolved(glue_args.get("JOB_RUN_ID")))
     print(json.dumps(report))
+    if options.metrics_namespace:
+        now_ms = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
+        line = curation_metrics_line(
+            report, namespace=options.metrics_namespace, stack=options.metrics_stack, timestamp_ms=now_ms
+        )
+        print(line, flush=True)
     job.commit()
 
 

@@ -12,6 +12,9 @@ from pipeline.settings import DEFAULT_ALERT_POLICY, DEFAULT_CURATION_POLICY, Ale
 ALERT_TIERS = ("critical", "high", "medium")
 STATUS_TOPIC = "status"
 TOPICS = (*ALERT_TIERS, STATUS_TOPIC)
+# The CloudWatch namespace of the pipeline's own data metrics: the Glue job and the notifier receive it from
+# the stack (a job argument, an environment variable) and the alarms read it, so it is written here only.
+METRICS_NAMESPACE = "HealthcareAccreditation"
 
 GLUE_WORKER_TYPES = ("G.1X", "G.2X", "G.4X", "G.8X", "G.025X")
 # AWS Glue Flex runs only on these worker types.

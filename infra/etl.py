@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import policies
-from infra.config import GlueJobSettings
+from infra.config import METRICS_NAMESPACE, GlueJobSettings
 from infra.roles import service_role
 
 TYPE_TOKEN = "healthcare:index:Etl"
@@ -50,6 +50,7 @@ def default_arguments(
     database: str,
     max_rejected_ratio: float,
     log_group_prefix: str,
+    metrics_stack: str,
 ) -> dict[str, str]:
     """Every job argument with a value that works as is, so a console rerun needs no typing."""
     return {
@@ -61,6 +62,9 @@ def default_arguments(
         "--max_rejected_ratio": str(max_rejected_ratio),
         "--database": database,
         "--rebuild": "false",
+        # The run's counts reach CloudWatch as EMF lines on stdout (the `output` log group), no API call.
+        "--metrics_namespace": METRICS_NAMESPACE,
+        "--metrics_stack": metrics_stack,
         "--job-language": "python",
         "--enable-metrics": "true",
         "--enable-observability-metrics": "true",
@@ -166,6 +170,7 @@ class Etl(pulumi.ComponentResource):
                 database=values[3],
                 max_rejected_ratio=args.max_rejected_ratio,
                 log_group_prefix=log_group_prefix,
+                metrics_stack=args.resource_prefix,
             )
         )
         job = aws.glue.Job(

@@ -13,7 +13,14 @@ import pulumi_aws as aws
 
 from infra import policies
 from infra.catalog import ATHENA_OUTPUT_PREFIX
-from infra.config import ALERT_TIERS, STATUS_TOPIC, TOPICS, EmailSubscription, NotifierSettings
+from infra.config import (
+    ALERT_TIERS,
+    METRICS_NAMESPACE,
+    STATUS_TOPIC,
+    TOPICS,
+    EmailSubscription,
+    NotifierSettings,
+)
 from infra.roles import service_role
 from pipeline.settings import AlertPolicy
 
@@ -50,6 +57,7 @@ def notifier_environment(
     alert_policy: AlertPolicy,
     state_digest_states: tuple[str, ...],
     log_level: str,
+    metrics_stack: str,
 ) -> dict[str, str]:
     """The notifier's configuration (names from the shared contract of the notifier package)."""
     return {
@@ -63,6 +71,9 @@ def notifier_environment(
         "STATE_DIGEST_STATES": ",".join(state_digest_states),
         "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
         "POWERTOOLS_LOG_LEVEL": log_level,
+        # The run's counts as EMF metrics (Powertools Metrics) in the pipeline's namespace, per stack.
+        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+        "METRICS_STACK": metrics_stack,
     }
 
 
@@ -204,6 +215,7 @@ class Notifications(pulumi.ComponentResource):
                 alert_policy=args.alert_policy,
                 state_digest_states=args.state_digest_states,
                 log_level=args.notifier.log_level,
+                metrics_stack=args.resource_prefix,
             )
         )
         function = aws.lambda_.Function(

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from accreditation_notifier.aws import (
@@ -34,6 +35,26 @@ DEFAULT_IDEMPOTENCY_TTL_DAYS = 30
 # Kept when the context cannot tell the remaining time (an IN_PROGRESS claim older than this is taken over).
 DEFAULT_IN_PROGRESS_SECONDS = 900
 
+# The run's counts as CloudWatch metrics: Embedded Metric Format through Powertools Metrics, in the namespace
+# the stack sets (POWERTOOLS_METRICS_NAMESPACE), under the dimension Stack (METRICS_STACK) and Powertools' own
+# `service`. Metric name -> summary key, published when the summary carries the key.
+RUN_METRICS = {
+    "ExpiringAccreditations": "expiring",
+    "LapsedAccreditations": "lapsed",
+    "NewlyLapsedAccreditations": "newly_lapsed",
+    "DigestsPublished": "messages_published",
+}
+# Per tier, with the dimension Tier: the alerts, and what changed since the previous run (summary["changes"]).
+ALERTS_METRIC = "Alerts"
+CHANGE_METRICS = {
+    "NewAlerts": "new",
+    "EscalatedAlerts": "escalated",
+    "NewlyLapsedAlerts": "newly_lapsed",
+    "ResolvedAlerts": "resolved",
+}
+STACK_DIMENSION = "Stack"
+TIER_DIMENSION = "Tier"
+
 
 @dataclass(frozen=True)
 class NotifierSettings:
@@ -43,6 +64,9 @@ class NotifierSettings:
     idempotency_table: str
     idempotency_ttl_days: int
     policy: NotifierPolicy
+    # Both set by the stack; without them the run's metrics are not published (a warning says so).
+    metrics_namespace: str | None = None
+    metrics_stack: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> NotifierSettings:
@@ -58,6 +82,8 @@ class NotifierSettings:
             idempotency_table=env["IDEMPOTENCY_TABLE"].strip(),
             idempotency_ttl_days=int(raw_ttl),
             policy=NotifierPolicy.from_env(env),
+            metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE", "").strip() or None,
+            metrics_stack=env.get("METRICS_STACK", "").strip() or None,
         )
 
 
@@ -102,4 +128,27 @@ def _notify(event: object, context: LambdaContext) -> dict[str, object]:
         ),
     )
     logger.info({"message": "notifier finished", **summary})
+    if settings.metrics_namespace and settings.metrics_stack:
+        publish_run_metrics(summary, namespace=settings.metrics_namespace, stack=settings.metrics_stack)
+    else:
+        logger.warning("run metrics not published: POWERTOOLS_METRICS_NAMESPACE or METRICS_STACK is unset")
     return summary
+
+
+def publish_run_metrics(summary: Mapping[str, Any], *, namespace: str, stack: str) -> None:
+    """Print the run's metrics as EMF events: one for the run, one per tier (alerts and their changes)."""
+    metrics = Metrics(namespace=namespace)
+    metrics.add_dimension(name=STACK_DIMENSION, value=stack)
+    for name, key in RUN_METRICS.items():
+        if summary.get(key) is not None:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=summary[key])
+    metrics.flush_metrics()
+    changes = summary.get("changes") or {}
+    for tier, alerts in summary["alerts"].items():
+        metrics.add_dimension(name=STACK_DIMENSION, value=stack)
+        metrics.add_dimension(name=TIER_DIMENSION, value=tier)
+        metrics.add_metric(name=ALERTS_METRIC, unit=MetricUnit.Count, value=alerts)
+        for name, key in CHANGE_METRICS.items():
+            if (changes.get(tier) or {}).get(key) is not None:
+                metrics.add_metric(name=name, unit=MetricUnit.Count, value=changes[tier][key])
+        metrics.flush_metrics()

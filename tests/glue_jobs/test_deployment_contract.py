@@ -13,6 +13,7 @@ DEPLOYED = default_arguments(
     database="hc_accred_dev",
     max_rejected_ratio=0.05,
     log_group_prefix="/aws-glue/jobs/hc-dev-curate-facilities",
+    metrics_stack="hc-dev",
 )
 
 

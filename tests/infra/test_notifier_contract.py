@@ -16,6 +16,7 @@ def _environment(**overrides):
         "alert_policy": AlertPolicy(critical_max_days=20, high_max_days=45, medium_max_days=80),
         "state_digest_states": ("CA", "TX"),
         "log_level": "INFO",
+        "metrics_stack": "hc-accred-dev",
     }
     arguments.update(overrides)
     return notifications.notifier_environment(**arguments)

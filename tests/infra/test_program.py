@@ -351,6 +351,8 @@ def test_glue_job(deployment, dev_config):
         "--max_rejected_ratio": "0.05",
         "--database": "hc_accred_dev",
         "--rebuild": "false",
+        "--metrics_namespace": "HealthcareAccreditation",
+        "--metrics_stack": "hc-accred-dev",
         "--job-language": "python",
         "--enable-metrics": "true",
         "--enable-observability-metrics": "true",
@@ -466,6 +468,8 @@ def test_notifier_lambda(deployment, dev_config):
         ),
         "POWERTOOLS_SERVICE_NAME": "accreditation-notifier",
         "POWERTOOLS_LOG_LEVEL": dev_config["healthcare-accreditation:notifierLogLevel"],
+        "POWERTOOLS_METRICS_NAMESPACE": "HealthcareAccreditation",
+        "METRICS_STACK": "hc-accred-dev",
     }
     entries = inputs["code"].assets
     assert entries["accreditation_notifier"].path == str(ROOT / "lambda" / "accreditation_notifier")
