@@ -29,9 +29,13 @@ LAMBDA_DIR = Path(__file__).resolve().parent.parent / "lambda"
 HANDLER = "accreditation_notifier.handler.lambda_handler"
 RUNTIME = "python3.12"
 POWERTOOLS_SERVICE_NAME = "accreditation-notifier"
-# aws-lambda-powertools and its required (non-extra) dependencies, copied from the installed packages:
+# The packages of lambda/requirements.txt (aws-lambda-powertools; pygal, the report's charts) and their
+# required (non-extra) dependencies, all pure Python, copied from the installed packages:
 # `pulumi up` never runs pip, and the zip carries exactly the versions the tests ran against.
-VENDORED_MODULES = ("aws_lambda_powertools", "jmespath", "typing_extensions")
+VENDORED_MODULES = (
+    *("aws_lambda_powertools", "jmespath", "typing_extensions"),
+    *("pygal", "importlib_metadata", "zipp", "lazy_importer"),
+)
 # Where the notifier writes accreditation_alerts.csv inside the athena-results bucket.
 ALERTS_PREFIX = "notifier/"
 IDEMPOTENCY_KEY = "id"

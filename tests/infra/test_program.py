@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from program_mocks import ACCOUNT_ID, ROOT, run_main, run_program
@@ -477,15 +478,21 @@ def test_notifier_lambda(deployment, dev_config):
         assert module in entries or f"{module}.py" in entries
 
 
-def test_vendored_modules_are_powertools_and_its_required_dependencies():
+def test_vendored_modules_are_the_lambda_requirements_and_their_required_dependencies():
     from importlib.metadata import requires
 
-    required = {
-        req.split(";")[0].split("<")[0].split(">")[0].split("=")[0].strip().replace("-", "_").lower()
-        for req in requires("aws-lambda-powertools")
-        if "extra ==" not in req
-    }
-    assert set(VENDORED_MODULES) == {"aws_lambda_powertools", *required}
+    def module_name(requirement: str) -> str:
+        return re.split(r"[;<>=!~ \[]", requirement, maxsplit=1)[0].strip().replace("-", "_").lower()
+
+    lines = (ROOT / "lambda" / "requirements.txt").read_text().splitlines()
+    pending = [module_name(line) for line in lines if line.strip() and not line.startswith("#")]
+    closure: set[str] = set()
+    while pending:
+        module = pending.pop()
+        if module not in closure:
+            closure.add(module)
+            pending += [module_name(r) for r in requires(module) or () if "extra ==" not in r]
+    assert set(VENDORED_MODULES) == closure
 
 
 def event_rules(deployment) -> dict[str, dict]:
