@@ -92,9 +92,19 @@ def _config(name: str, colors: Sequence[str], height: int, **options: object) ->
         "show_y_guides": True,
         "show_x_guides": False,
         "margin": 12,
+        # pygal leaves the bottom legend out of the view box under rotated x labels without it.
+        "margin_bottom": 40,
+        "truncate_legend": -1,
         "classes": ["pygal-chart", f"chart-{name}"],
         **options,
     }
+
+
+def _integer_ticks(values: Sequence[int]) -> list[int]:
+    """Whole-number y labels, about eight of them (counts have no fractions)."""
+    top = max([*values, 1])
+    step = next(s for s in (m * 10**e for e in range(16) for m in (1, 2, 5)) if top / s <= 8)
+    return list(range(0, top + step, step))
 
 
 def _render(chart: Any, name: str, description: str) -> str:
@@ -118,6 +128,7 @@ def weekly_expiry_chart(weeks: Sequence[WeekBucket], policy: ReportPolicy) -> st
         )
     )
     chart.x_labels = [week.label for week in weeks]
+    chart.y_labels = _integer_ticks([sum(week.counts.values()) for week in weeks])
     for tier in WINDOW_TIERS:
         chart.add(policy.label(tier), [week.counts[tier] for week in weeks])
     return _render(chart, "weekly", "Accreditations expiring per week, by tier")
@@ -141,6 +152,7 @@ def trend_chart(points: Sequence[TrendPoint]) -> str:
         )
     )
     chart.x_labels = [point.as_of.isoformat() for point in points]
+    chart.y_labels = _integer_ticks([count for point in points for count in point.counts.values()])
     for tier in tiers:
         chart.add(tier, [point.counts.get(tier, 0) for point in points])
     return _render(chart, "trend", "Alert tier counts per run")
@@ -160,6 +172,7 @@ def states_chart(states: Sequence[StateCount]) -> str:
     # HorizontalBar draws the first label at the bottom; reversed, the largest state is on top.
     shown.reverse()
     chart.x_labels = [state.state or "(blank)" for state in shown]
+    chart.y_labels = _integer_ticks([state.facilities for state in shown])
     chart.add("facilities", [state.facilities for state in shown])
     chart.add("accredited facilities", [state.accredited_facilities for state in shown])
     return _render(chart, "states", "Facilities and accredited facilities per state")

@@ -52,6 +52,8 @@ table { border-collapse: collapse; width: 100%; font-size: 13px; margin: 6px 0; 
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--rule); vertical-align: top; }
 th { background: var(--band); font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td { white-space: nowrap; }
+td.wrap { white-space: normal; }
 tbody tr:nth-child(even) td { background: #fbfbfc; }
 .mark { display: inline-block; padding: 0 6px; border-radius: 3px; font-size: 11px; font-weight: 700;
   letter-spacing: .02em; white-space: nowrap; border: 1px solid currentColor; }
@@ -83,19 +85,20 @@ def _number(value: int | None) -> str:
 
 
 def _table(
-    headers: Sequence[tuple[str, bool]], rows: Iterable[Row], cells: Callable[[Row], Sequence[str]]
+    headers: Sequence[tuple[str, str]], rows: Iterable[Row], cells: Callable[[Row], Sequence[str]]
 ) -> str:
-    """A table; headers are (title, numeric) pairs and cells already escaped HTML."""
-    head = "".join(f"<th{' class=num' if numeric else ''}>{escape(title)}</th>" for title, numeric in headers)
+    """A table; headers are (title, cell class: "num", "wrap" or "") pairs, cells already escaped HTML."""
+
+    def cls(css: str) -> str:
+        return f" class={css}" if css else ""
+
+    head = "".join(f"<th{cls(css)}>{escape(title)}</th>" for title, css in headers)
     body = []
     for row in rows:
         values = cells(row)
         body.append(
             "<tr>"
-            + "".join(
-                f"<td{' class=num' if numeric else ''}>{value}</td>"
-                for (_, numeric), value in zip(headers, values, strict=True)
-            )
+            + "".join(f"<td{cls(css)}>{value}</td>" for (_, css), value in zip(headers, values, strict=True))
             + "</tr>"
         )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -149,14 +152,14 @@ def _headline(headline: Headline, policy: ReportPolicy, first_run: bool) -> str:
 
 
 _ALERT_HEADERS = (
-    ("", False),
-    ("days", True),
-    ("valid until", False),
-    ("facility", False),
-    ("state", False),
-    ("accreditation body", False),
-    ("accreditation id", False),
-    ("tier", False),
+    ("", ""),
+    ("days", "num"),
+    ("valid until", ""),
+    ("facility", "wrap"),
+    ("state", ""),
+    ("accreditation body", "wrap"),
+    ("accreditation id", ""),
+    ("tier", ""),
 )
 
 
@@ -200,13 +203,13 @@ def _resolved(inputs: ReportInputs) -> str:
     if not listing.entries:
         return f"<p>Nothing that alerted on {inputs.previous_as_of} stopped alerting.</p>"
     headers = (
-        ("facility", False),
-        ("state", False),
-        ("accreditation body", False),
-        ("accreditation id", False),
-        ("was", False),
-        ("resolution", False),
-        ("detail", False),
+        ("facility", "wrap"),
+        ("state", ""),
+        ("accreditation body", "wrap"),
+        ("accreditation id", ""),
+        ("was", ""),
+        ("resolution", ""),
+        ("detail", "wrap"),
     )
     return _table(headers, listing.entries, _resolved_cells) + _omitted_note(listing, "resolved entries")
 
@@ -229,7 +232,7 @@ def _states(listing: Listing[StateCount]) -> str:
             f"{share:.0%}",
         )
 
-    headers = (("state", False), ("facilities", True), ("accredited", True), ("share", True))
+    headers = (("state", ""), ("facilities", "num"), ("accredited", "num"), ("share", "num"))
     return (
         f'<div class="chart">{states_chart(listing.entries)}</div>{chart_note}'
         + _table(headers, listing.entries, cells)
@@ -243,7 +246,7 @@ def _counts_table(title: str, listing: Listing[tuple[str, int]] | None, name: st
     if not listing.entries:
         return f"<h3>{escape(title)}</h3><p>None.</p>"
     table = _table(
-        ((name, False), ("count", True)), listing.entries, lambda item: (escape(item[0]), f"{item[1]:,}")
+        ((name, "wrap"), ("count", "num")), listing.entries, lambda item: (escape(item[0]), f"{item[1]:,}")
     )
     return f"<h3>{escape(title)}</h3>{table}{_omitted_note(listing, 'kinds')}"
 
@@ -258,7 +261,9 @@ def _data_quality(quality: DataQuality) -> str:
         ("facilities in the snapshot", quality.facilities),
         ("field-level data-quality issues", quality.data_quality_issues),
     )
-    summary = _table((("", False), ("count", True)), lines, lambda line: (escape(line[0]), _number(line[1])))
+    summary = _table(
+        (("", "wrap"), ("count", "num")), lines, lambda line: (escape(line[0]), _number(line[1]))
+    )
     return (
         f"{summary}<div class=columns><div>"
         + _counts_table("Quarantined lines by reason", quality.quarantine_reasons, "reason", "")
@@ -314,6 +319,10 @@ def render_report(inputs: ReportInputs) -> str:
         f'<p class="muted">Run <code>{escape(inputs.run_id)}</code> · '
         f"{escape(_comparison(inputs))}</p></header>",
         f"<section><h2>Headline</h2>{_headline(inputs.headline, inputs.policy, first_run)}</section>",
+        "<section><h2>Expiring per week</h2>"
+        f'<p class="note">Accreditations expiring within {inputs.policy.expiring_window_months} months, '
+        "per ISO week, stacked by tier.</p>"
+        f'<div class="chart">{weekly_expiry_chart(inputs.weeks, inputs.policy)}</div></section>',
         "<section><h2>Most urgent</h2>"
         '<p class="note">Lapsed first (longest lapsed on top), then by days until expiry.</p>'
         f"{_alerts_table(inputs.urgent, 'Nothing alerts today.')}</section>",
@@ -325,10 +334,6 @@ def render_report(inputs: ReportInputs) -> str:
             f"{_alerts_table(inputs.changed, 'Nothing new, escalated or newly lapsed.')}</section>"
         )
     sections += [
-        "<section><h2>Expiring per week</h2>"
-        f'<p class="note">Accreditations expiring within {inputs.policy.expiring_window_months} months, '
-        "per ISO week, stacked by tier.</p>"
-        f'<div class="chart">{weekly_expiry_chart(inputs.weeks, inputs.policy)}</div></section>',
         f"<section><h2>Trend</h2><p class=note>Tier counts over the last {len(inputs.trend)} run(s), "
         f'this one last.</p>{trend_note}<div class="chart">{trend_chart(inputs.trend)}</div></section>',
         f"<section><h2>Resolved since the last run</h2>{_resolved(inputs)}</section>",
