@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from pipeline.progress import stage_progress
     from pipeline.report import print_summary
     from pipeline.runner import PipelineFailed, RunRequest, run_pipeline
     from pipeline.settings import DEFAULT_CURATION_POLICY, CurationPolicy
@@ -111,7 +112,8 @@ def _run(args: argparse.Namespace) -> int:
         state_digest_states=tuple(s.strip().upper() for s in args.state_digests.split(",") if s.strip()),
     )
     try:
-        summary = run_pipeline(request)
+        with stage_progress() as progress:
+            summary = run_pipeline(request, progress)
     except PipelineFailed as failure:
         from glue_jobs.curate_facilities import CurationError
 

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pipeline import layout
 from pipeline.errors import UsageError
@@ -37,6 +37,22 @@ class StageRecord:
     title: str
     seconds: float
     detail: dict[str, Any] = field(default_factory=dict)
+
+
+class StageObserver(Protocol):
+    """Told as each timed stage starts and finishes; the progress display is one."""
+
+    def stage_started(self, record: StageRecord) -> None: ...
+
+    def stage_finished(self, record: StageRecord, failed: bool) -> None: ...
+
+
+class _Unobserved:
+    def stage_started(self, record: StageRecord) -> None:
+        pass
+
+    def stage_finished(self, record: StageRecord, failed: bool) -> None:
+        pass
 
 
 # Counts of the curation report quoted in run_summary.json and the printed summary.
@@ -66,8 +82,9 @@ class PipelineFailed(Exception):
 class LocalRun:
     """One execution: the same stages, in the same order, as one state machine execution."""
 
-    def __init__(self, request: RunRequest) -> None:
+    def __init__(self, request: RunRequest, observer: StageObserver | None = None) -> None:
         self.request = request
+        self.observer = observer or _Unobserved()
         self.as_of = request.as_of.isoformat()
         self.run_id = f"local-{self.as_of}-{uuid.uuid4().hex[:8]}"
         self.layout = layout.LocalLayout(request.out)
@@ -118,11 +135,15 @@ class LocalRun:
         # Recorded when the stage starts, so a step timed inside a stage is listed after it.
         record = StageRecord(name, title, 0.0)
         self.records.append(record)
+        self.observer.stage_started(record)
         started = time.perf_counter()
+        failed = True
         try:
             yield record.detail
+            failed = False
         finally:
             record.seconds = round(time.perf_counter() - started, 3)
+            self.observer.stage_finished(record, failed)
 
     def _stop_engines(self) -> None:
         if self._athena is not None:
@@ -321,6 +342,6 @@ def validate_request(request: RunRequest) -> None:
         ) from error
 
 
-def run_pipeline(request: RunRequest) -> dict[str, Any]:
+def run_pipeline(request: RunRequest, observer: StageObserver | None = None) -> dict[str, Any]:
     validate_request(request)
-    return LocalRun(request).execute()
+    return LocalRun(request, observer).execute()
