@@ -55,12 +55,14 @@ PROBE = """<script>
       var box = svg.getBoundingClientRect();
       return {id: svg.id, shapes: shapes, width: box.width, height: box.height};
     });
+    // Policy violations are reported in tasks queued after load: written a little later, within the
+    // virtual time that --virtual-time-budget lets pass before --dump-dom serializes the page.
     setTimeout(function () {
       var out = document.createElement("pre");
       out.id = "PROBE_ID";
       out.textContent = JSON.stringify({problems: problems, charts: charts});
       document.body.appendChild(out);
-    }, 0);
+    }, 200);
   });
 })();
 </script>""".replace("PROBE_ID", PROBE_ID)
@@ -96,7 +98,7 @@ def render(page: Path, work: Path) -> Rendered:
     assert "<head>" in html
     probed = work / f"probed-{page.name}"
     probed.write_text(html.replace("<head>", "<head>" + PROBE, 1), encoding="utf-8")
-    result = _run(["--dump-dom", probed.as_uri()], work / "profile-dom")
+    result = _run(["--virtual-time-budget=5000", "--dump-dom", probed.as_uri()], work / "profile-dom")
     found = re.search(rf'<pre id="{PROBE_ID}">(.*?)</pre>', result.stdout, re.S)
     assert found, f"the probe did not report; stderr:\n{result.stderr[-4000:]}"
     report = json.loads(
