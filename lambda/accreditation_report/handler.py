@@ -29,7 +29,7 @@ def parse_request(event: object) -> ReportRequest:
 
 
 def policy_from_env(env: Mapping[str, str]) -> ReportPolicy:
-    """The notifier's tier policy when the function is given them, else the defaults (30/60/90 days)."""
+    """The alert policy from the environment; each unset setting is the pipeline's default."""
     values = {}
     for name in POLICY_VARIABLES:
         raw = env.get(name, "").strip()

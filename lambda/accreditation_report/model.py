@@ -119,7 +119,7 @@ class ReportPolicy:
             )
         if not 0 <= self.critical_max_days < self.high_max_days < self.medium_max_days:
             raise ConfigurationError(
-                "tier policy must satisfy 0 <= critical < high < medium, got "
+                "tier bounds must satisfy 0 <= critical < high < medium, got "
                 f"{self.critical_max_days}/{self.high_max_days}/{self.medium_max_days}"
             )
 
