@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TextIO
 from urllib.parse import urlparse
@@ -24,6 +25,7 @@ from accreditation_report.model import (
 RETRY_CONFIG = Config(
     retries={"mode": "adaptive", "total_max_attempts": 8}, connect_timeout=5, read_timeout=30
 )
+PARALLEL_READS = 8
 _MISSING_OBJECT_CODES = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}
 
 
@@ -105,12 +107,12 @@ class S3ReportReader:
                 day = parse_date(folder[len(root) + len(AS_OF_FOLDER_PREFIX) :].rstrip("/"))
                 if day is not None and day < as_of:
                     earlier.append((day, folder))
-        texts = []
-        for _, folder in sorted(earlier)[-limit:] if limit > 0 else []:
-            text = self.read_text(f"s3://{bucket}/{folder}{REPORT_DATA_FILE}")
-            if text is not None:
-                texts.append(text)
-        return texts
+        newest = sorted(earlier)[-limit:] if limit > 0 else []
+        locations = [f"s3://{bucket}/{folder}{REPORT_DATA_FILE}" for _, folder in newest]
+        # Up to 89 small objects: read a few at a time (a boto3 client may be shared between threads).
+        with ThreadPoolExecutor(max_workers=PARALLEL_READS) as pool:
+            texts = list(pool.map(self.read_text, locations))
+        return [text for text in texts if text is not None]
 
 
 class S3ReportWriter:
