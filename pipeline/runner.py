@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 import uuid
@@ -333,7 +334,8 @@ def validate_request(request: RunRequest) -> None:
             raise UsageError(f"input file not found: {path}")
     try:
         request.out.mkdir(parents=True, exist_ok=True)
-        probe = request.out / ".write-probe"
+        # Named per process: a second run probing the same folder must not remove this one's probe.
+        probe = request.out / f".write-probe-{os.getpid()}"
         probe.write_text("")
         probe.unlink()
     except OSError as error:
@@ -343,5 +345,9 @@ def validate_request(request: RunRequest) -> None:
 
 
 def run_pipeline(request: RunRequest, observer: StageObserver | None = None) -> dict[str, Any]:
+    """Run every stage on the request's out folder, which no other run may use meanwhile."""
+    from pipeline.local.lock import out_folder_lock
+
     validate_request(request)
-    return LocalRun(request, observer).execute()
+    with out_folder_lock(request.out):
+        return LocalRun(request, observer).execute()
