@@ -169,6 +169,8 @@ monitoring = Monitoring(
         workgroup_name=catalog.workgroup_name,
         topic_names=notifications.topic_names,
         state_machine_arn=state_machine_arn,
+        max_rejected_ratio=settings.curation_policy.max_rejected_ratio,
+        missing_run_alarm_hours=settings.missing_run_alarm_hours,
     ),
 )
 stack_outputs["dashboard_name"] = monitoring.dashboard_name

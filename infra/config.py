@@ -15,6 +15,8 @@ TOPICS = (*ALERT_TIERS, STATUS_TOPIC)
 # The CloudWatch namespace of the pipeline's own data metrics: the Glue job and the notifier receive it from
 # the stack (a job argument, an environment variable) and the alarms read it, so it is written here only.
 METRICS_NAMESPACE = "HealthcareAccreditation"
+# PutMetricAlarm: "Period multiplied by EvaluationPeriods can't be more than 604,800 seconds" (7 days).
+MAX_ALARM_EVALUATION_HOURS = 604_800 // 3600
 
 GLUE_WORKER_TYPES = ("G.1X", "G.2X", "G.4X", "G.8X", "G.025X")
 # AWS Glue Flex runs only on these worker types.
@@ -104,6 +106,8 @@ class StackSettings:
     schedule_timezone: str = "UTC"
     # Object-created events that arrive within this many seconds start one execution, not one each.
     arrival_batch_window_seconds: int = 300
+    # The missing-run alarm fires when no execution has succeeded for this many hours (daily runs plus slack).
+    missing_run_alarm_hours: int = 26
     glue: GlueJobSettings = GlueJobSettings()
     notifier: NotifierSettings = NotifierSettings()
     retention: RetentionSettings = RetentionSettings()
@@ -171,6 +175,11 @@ def _validate(settings: StackSettings) -> None:
         raise ValueError("athenaBytesScannedCutoff must be at least 10 MB (Athena's minimum)")
     if settings.arrival_batch_window_seconds < 0:
         raise ValueError("arrivalBatchWindowSeconds must not be negative")
+    if not 1 <= settings.missing_run_alarm_hours <= MAX_ALARM_EVALUATION_HOURS:
+        raise ValueError(
+            f"missingRunAlarmHours must be within 1..{MAX_ALARM_EVALUATION_HOURS} (CloudWatch evaluates an "
+            f"alarm over at most 7 days), got {settings.missing_run_alarm_hours}"
+        )
     for subscription in settings.subscriptions:
         if subscription.topic not in TOPICS:
             raise ValueError(f"unknown topic {subscription.topic!r}; expected one of {TOPICS}")
@@ -251,6 +260,7 @@ def load_settings() -> StackSettings:
         arrival_batch_window_seconds=_int(
             config, "arrivalBatchWindowSeconds", defaults.arrival_batch_window_seconds
         ),
+        missing_run_alarm_hours=_int(config, "missingRunAlarmHours", defaults.missing_run_alarm_hours),
         glue=GlueJobSettings(
             worker_type=config.get("glueWorkerType") or glue_defaults.worker_type,
             number_of_workers=_int(config, "glueNumberOfWorkers", glue_defaults.number_of_workers),

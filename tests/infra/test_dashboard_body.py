@@ -294,6 +294,7 @@ def test_the_dashboard_without_a_state_machine_follows_the_documented_body_struc
         function_name="fn",
         workgroup_name="wg",
         topic_names={"status": "status"},
+        stack="acc-dev",
     )
     assert dashboard_problems(json.loads(json.dumps(body))) == []
 

@@ -532,7 +532,13 @@ def test_failures_reach_the_status_topic(deployment):
     for alarm in alarms.values():
         assert alarm["alarmActions"] == [STATUS_TOPIC_ARN]
     machine_alarms = {a["metricName"]: a for a in alarms.values() if a.get("namespace") == "AWS/States"}
-    assert set(machine_alarms) == {"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"}
+    # The failures, and the missing-run alarm (tests/infra/test_alarms.py).
+    assert set(machine_alarms) == {
+        "ExecutionsFailed",
+        "ExecutionsTimedOut",
+        "ExecutionsAborted",
+        "ExecutionsSucceeded",
+    }
     for alarm in machine_alarms.values():
         assert alarm["dimensions"] == {"StateMachineArn": MACHINE_ARN}
 
@@ -647,6 +653,7 @@ def test_monitoring_alarms_on_failed_executions_once_a_state_machine_is_wired():
     alarms = {
         r.inputs["metricName"]: r.inputs
         for r in run_program(program, {}).of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        if "metricName" in r.inputs
     }
     for metric in ("ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"):
         assert alarms[metric]["dimensions"] == {"StateMachineArn": machine}
