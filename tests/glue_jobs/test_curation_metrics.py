@@ -74,3 +74,56 @@ def test_the_deployed_arguments_carry_the_namespace_and_stack_to_the_job():
     )
     options = job.options_from_args({name.removeprefix("--"): value for name, value in arguments.items()})
     assert (options.metrics_namespace, options.metrics_stack) == (NAMESPACE, STACK)
+
+
+def test_the_glue_entry_point_prints_the_metrics_line_with_the_deployed_namespace_and_stack(
+    monkeypatch, capsys
+):
+    """main() is what Glue runs: the line must reach stdout there, not only exist as a function."""
+    import awsglue.context
+    import awsglue.job
+    import pyspark.context
+
+    from infra.etl import default_arguments
+
+    class FakeGlueContext:
+        def __init__(self, spark_context) -> None:
+            self.spark_session = spark_context
+
+    class FakeJob:
+        def __init__(self, glue_context) -> None:
+            pass
+
+        def init(self, name, arguments) -> None:
+            pass
+
+        def commit(self) -> None:
+            pass
+
+    report = {field: 2 for field, _ in job.CURATION_METRICS.values()} | {"snapshot_date": "d", "run_id": "r"}
+    monkeypatch.setattr(awsglue.context, "GlueContext", FakeGlueContext)
+    monkeypatch.setattr(awsglue.job, "Job", FakeJob)
+    monkeypatch.setattr(pyspark.context.SparkContext, "getOrCreate", staticmethod(lambda: "spark"))
+    monkeypatch.setattr(job, "run", lambda spark, options: report)
+    arguments = default_arguments(
+        raw_location="s3://r/",
+        curated_location="s3://c/",
+        quarantine_location="s3://q/",
+        database="d",
+        max_rejected_ratio=0.05,
+        log_group_prefix="/aws-glue/jobs/x",
+        metrics_stack=STACK,
+    )
+    argv = ["curate_facilities.py", "--JOB_NAME", "x", "--JOB_RUN_ID", "jr_1"]
+    for name, value in arguments.items():
+        argv += [name, value]
+    monkeypatch.setattr("sys.argv", argv)
+    capsys.readouterr()
+
+    job.main()
+
+    published = metrics_in_lines(capsys.readouterr().out)
+    assert {(m.namespace, m.name, m.value) for m in published} == {
+        (NAMESPACE, name, 2) for name in job.CURATION_METRICS
+    }
+    assert {m.dimensions for m in published} == {frozenset({("Stack", STACK)})}
