@@ -39,7 +39,9 @@ CURATION_COUNTS = (
 )
 QUARANTINE_RATIO = "QuarantineRatio"
 SNAPSHOT_FACILITIES = "SnapshotFacilities"
-NOTIFIER_COUNTS = ("ExpiringAccreditations", "LapsedAccreditations", "NewlyLapsedAccreditations")
+NOTIFIER_COUNTS = ("ExpiringAccreditations", "LapsedAccreditations")
+# Lapsed accreditations are listed in the critical digest, so its change counts carry the newly lapsed ones.
+NEWLY_LAPSED = ("NewlyLapsedAlerts", "critical")
 TIER_COUNTS = ("Alerts", "NewAlerts", "EscalatedAlerts")
 
 
@@ -342,7 +344,10 @@ def data_metric_widgets(region: str, stack: str) -> list[dict]:
         ),
         graph(
             "Notifier: expiring and lapsed accreditations",
-            [metric(name, notifier_dimensions(stack)) for name in NOTIFIER_COUNTS],
+            [
+                *(metric(name, notifier_dimensions(stack)) for name in NOTIFIER_COUNTS),
+                metric(NEWLY_LAPSED[0], notifier_dimensions(stack, NEWLY_LAPSED[1])),
+            ],
             period=DAILY_SECONDS,
         ),
     ]
