@@ -101,6 +101,9 @@ def checked_paths(paths: list[Path]) -> list[Path]:
             path.open("rb").close()
         except OSError as error:
             raise UsageError(f"cannot read {path}: {error.strerror or error}") from error
+        if ":" in str(path.resolve()):
+            # Hadoop's Path reads what precedes a colon as a URI scheme; the job fails on such a key too.
+            raise UsageError(f"Spark cannot read a file whose path contains ':': {path}")
         unique.setdefault(path.resolve(), path)
     return list(unique.values())
 

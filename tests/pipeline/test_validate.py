@@ -160,3 +160,11 @@ def test_no_file_is_a_usage_error():
     result = _validate()
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "FILE" in result.stderr
+
+
+def test_a_path_spark_cannot_read_is_a_usage_error(tmp_path):
+    colon = tmp_path / "day:1.ndjson"
+    colon.write_bytes(CLEAN.read_bytes())
+    result = _validate(colon)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: Spark cannot read a file whose path contains ':': {colon}"
