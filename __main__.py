@@ -9,6 +9,7 @@ from infra.etl import Etl, EtlArgs
 from infra.monitoring import Monitoring, MonitoringArgs
 from infra.notifications import Notifications, NotificationsArgs
 from infra.orchestration import Orchestration, OrchestrationArgs
+from infra.reporting import Reporting, ReportingArgs
 from infra.storage import ARTIFACTS, Storage, StorageArgs
 from pipeline import layout
 
@@ -80,10 +81,24 @@ notifications = Notifications(
         account_id=account_id,
         kms_key_arn=storage.kms_key_arn,
         athena_results_bucket_arn=storage.bucket_arns[layout.ATHENA_RESULTS],
+        production_bucket_arn=storage.bucket_arns[layout.PRODUCTION],
         subscriptions=settings.subscriptions,
         state_digest_states=settings.state_digest_states,
         alert_policy=settings.alert_policy,
         notifier=settings.notifier,
+        log_retention_days=settings.retention.log_days,
+    ),
+)
+
+reporting = Reporting(
+    prefix,
+    ReportingArgs(
+        resource_prefix=prefix,
+        kms_key_arn=storage.kms_key_arn,
+        production_bucket_arn=storage.bucket_arns[layout.PRODUCTION],
+        curated_bucket_arn=storage.bucket_arns[layout.CURATED],
+        alert_policy=settings.alert_policy,
+        function=settings.notifier,
         log_retention_days=settings.retention.log_days,
     ),
 )
@@ -119,6 +134,7 @@ stack_outputs: dict[str, pulumi.Input] = {
     "athena_workgroup": catalog.workgroup_name,
     **{f"{topic}_topic_arn": arn for topic, arn in notifications.topic_arns.items()},
     "notifier_function_name": notifications.notifier_function_name,
+    "report_function_name": reporting.report_function_name,
     "idempotency_table_name": notifications.idempotency_table_name,
     "kms_key_arn": storage.kms_key_arn,
 }
@@ -140,6 +156,7 @@ orchestration = Orchestration(
         athena_results_bucket_name=storage.bucket_names[layout.ATHENA_RESULTS],
         production_bucket_name=storage.bucket_names[layout.PRODUCTION],
         notifier_function_arn=notifications.notifier_function_arn,
+        report_function_arn=reporting.report_function_arn,
         status_topic_arn=notifications.status_topic_arn,
         kms_key_arn=storage.kms_key_arn,
         schedule_expression=settings.schedule_expression,

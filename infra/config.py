@@ -78,6 +78,8 @@ class NotifierSettings:
     memory_mb: int = 512
     timeout_seconds: int = 120
     log_level: str = "INFO"
+    # False: a digest with nothing new, escalated, newly lapsed or resolved is not sent that run.
+    send_unchanged_digests: bool = True
 
 
 @dataclass(frozen=True)
@@ -271,6 +273,9 @@ def load_settings() -> StackSettings:
             memory_mb=_int(config, "notifierMemoryMb", notifier_defaults.memory_mb),
             timeout_seconds=_int(config, "notifierTimeoutSeconds", notifier_defaults.timeout_seconds),
             log_level=config.get("notifierLogLevel") or notifier_defaults.log_level,
+            send_unchanged_digests=_bool(
+                config, "sendUnchangedDigests", notifier_defaults.send_unchanged_digests
+            ),
         ),
         retention=RetentionSettings(
             log_days=_int(config, "logRetentionDays", retention_defaults.log_days),

@@ -62,6 +62,7 @@ def notifier_environment(
     state_digest_states: tuple[str, ...],
     log_level: str,
     metrics_stack: str,
+    send_unchanged_digests: bool = True,
 ) -> dict[str, str]:
     """The notifier's configuration (names from the shared contract of the notifier package)."""
     return {
@@ -73,6 +74,7 @@ def notifier_environment(
         "HIGH_MAX_DAYS": str(alert_policy.high_max_days),
         "MEDIUM_MAX_DAYS": str(alert_policy.medium_max_days),
         "STATE_DIGEST_STATES": ",".join(state_digest_states),
+        "SEND_UNCHANGED_DIGESTS": "true" if send_unchanged_digests else "false",
         "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
         "POWERTOOLS_LOG_LEVEL": log_level,
         # The run's counts as EMF metrics (Powertools Metrics) in the pipeline's namespace, per stack.
@@ -109,6 +111,7 @@ class NotificationsArgs:
     account_id: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str]
     athena_results_bucket_arn: pulumi.Input[str]
+    production_bucket_arn: pulumi.Input[str]
     subscriptions: tuple[EmailSubscription, ...]
     state_digest_states: tuple[str, ...]
     alert_policy: AlertPolicy
@@ -192,6 +195,7 @@ class Notifications(pulumi.ComponentResource):
             args.athena_results_bucket_arn,
             log_group.arn,
             args.kms_key_arn,
+            args.production_bucket_arn,
             *(topics[tier].arn for tier in ALERT_TIERS),
         ).apply(
             lambda values: policies.notifier_policy(
@@ -202,7 +206,8 @@ class Notifications(pulumi.ComponentResource):
                 alerts_prefix=ALERTS_PREFIX,
                 log_group_arn=values[2],
                 kms_key_arn=values[3],
-                alert_topic_arns=values[4:],
+                production_bucket_arn=values[4],
+                alert_topic_arns=values[5:],
             )
         )
         notifier_role = service_role(
@@ -220,6 +225,7 @@ class Notifications(pulumi.ComponentResource):
                 state_digest_states=args.state_digest_states,
                 log_level=args.notifier.log_level,
                 metrics_stack=args.resource_prefix,
+                send_unchanged_digests=args.notifier.send_unchanged_digests,
             )
         )
         function = aws.lambda_.Function(

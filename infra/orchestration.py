@@ -44,6 +44,7 @@ class OrchestrationArgs:
     athena_results_bucket_name: pulumi.Input[str]
     production_bucket_name: pulumi.Input[str]
     notifier_function_arn: pulumi.Input[str]
+    report_function_arn: pulumi.Input[str]
     status_topic_arn: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str]
     schedule_expression: str
@@ -134,6 +135,7 @@ class Orchestration(pulumi.ComponentResource):
             args.production_bucket_name,
             args.notifier_function_arn,
             args.status_topic_arn,
+            args.report_function_arn,
         ).apply(
             lambda values: build_state_machine(
                 StateMachineTargets(
@@ -147,6 +149,7 @@ class Orchestration(pulumi.ComponentResource):
                     production_bucket=values[6],
                     notifier_function_arn=values[7],
                     status_topic_arn=values[8],
+                    report_function_arn=values[9],
                 ),
                 settings,
             )

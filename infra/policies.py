@@ -328,18 +328,38 @@ def crawler_policy(
     )
 
 
+# Production folders are named as_of=YYYY-MM-DD/; the notifier and the run report look back through them.
+AS_OF_FOLDERS = "as_of="
+PUBLISHED_ALERTS = "accreditation_alerts.csv"
+
+
 def notifier_policy(
     *,
     alert_topic_arns: Sequence[str],
     idempotency_table_arn: str,
     athena_results_bucket_arn: str,
+    production_bucket_arn: str,
     stage_results_prefix: str,
     alerts_prefix: str,
     log_group_arn: str,
     kms_key_arn: str,
 ) -> Document:
-    """The notifier Lambda: read stage results, write the alerts CSV, publish, keep idempotency records."""
+    """The notifier Lambda: read stage results and the previous run's published alerts, write the alerts
+    CSVs, publish, keep idempotency records."""
     return document(
+        # Finding the previous run: list the as_of= folders, read one published alerts CSV. The second
+        # prefix lets S3 answer a run folder without that file with 404 (then it looks further back).
+        statement(
+            "ListPublishedRuns",
+            ["s3:ListBucket"],
+            production_bucket_arn,
+            condition={"StringLike": {"s3:prefix": [AS_OF_FOLDERS, f"{AS_OF_FOLDERS}*/{PUBLISHED_ALERTS}"]}},
+        ),
+        statement(
+            "ReadPublishedAlerts",
+            ["s3:GetObject"],
+            f"{production_bucket_arn}/{AS_OF_FOLDERS}*/{PUBLISHED_ALERTS}",
+        ),
         statement("PublishAlerts", ["sns:Publish"], sorted(alert_topic_arns)),
         statement(
             "IdempotencyRecords",
@@ -356,6 +376,49 @@ def notifier_policy(
         ),
         statement("ReadStageResults", ["s3:GetObject"], objects(athena_results_bucket_arn)),
         statement("WriteAlertsCsv", ["s3:PutObject"], objects(athena_results_bucket_arn, alerts_prefix)),
+        statement("UseDataKey", KEY_DATA_ACTIONS, kms_key_arn),
+        statement(
+            "WriteLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], f"{log_group_arn}:log-stream:*"
+        ),
+        # X-Ray segment APIs have no resource type.
+        statement("WriteTraces", ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "*"),
+    )
+
+
+def run_report_policy(
+    *,
+    production_bucket_arn: str,
+    curated_bucket_arn: str,
+    report_files: Sequence[str],
+    latest_prefix: str,
+    reports_prefix: str,
+    log_group_arn: str,
+    kms_key_arn: str,
+) -> Document:
+    """The run report Lambda: read a run's published results, earlier runs' report data and the curation
+    report; write report.html and report_data.json to the run's folder and to latest/."""
+    written = [
+        f"{production_bucket_arn}/{folder}{name}"
+        for folder in (f"{AS_OF_FOLDERS}*/", latest_prefix)
+        for name in report_files
+    ]
+    return document(
+        # Listing lets S3 answer a missing object with 404 (an earlier run without report data) not 403.
+        statement(
+            "ListPublishedRuns",
+            ["s3:ListBucket"],
+            production_bucket_arn,
+            condition={"StringLike": {"s3:prefix": [f"{AS_OF_FOLDERS}*"]}},
+        ),
+        statement("ReadPublishedRuns", ["s3:GetObject"], objects(production_bucket_arn, AS_OF_FOLDERS)),
+        statement(
+            "ListCurationReports",
+            ["s3:ListBucket"],
+            curated_bucket_arn,
+            condition={"StringLike": {"s3:prefix": [f"{reports_prefix}*"]}},
+        ),
+        statement("ReadCurationReports", ["s3:GetObject"], objects(curated_bucket_arn, reports_prefix)),
+        statement("WriteReports", ["s3:PutObject"], sorted(written)),
         statement("UseDataKey", KEY_DATA_ACTIONS, kms_key_arn),
         statement(
             "WriteLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], f"{log_group_arn}:log-stream:*"

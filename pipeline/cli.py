@@ -72,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--state-digests", default="", metavar="TX,CA", help="also publish per-state digests for these states"
     )
+    run.add_argument(
+        "--skip-unchanged-digests",
+        action="store_true",
+        help="do not send a digest with nothing new, escalated, newly lapsed or resolved "
+        "(the stack setting sendUnchangedDigests: false)",
+    )
     run.set_defaults(handler=_run)
 
     render = commands.add_parser(
@@ -110,6 +116,7 @@ def _run(args: argparse.Namespace) -> int:
         rebuild=args.rebuild,
         curation_policy=curation_policy,
         state_digest_states=tuple(s.strip().upper() for s in args.state_digests.split(",") if s.strip()),
+        send_unchanged_digests=not args.skip_unchanged_digests,
     )
     try:
         with stage_progress() as progress:

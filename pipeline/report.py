@@ -55,16 +55,38 @@ def print_summary(summary: dict[str, Any], console: Console | None = None) -> No
     tiers = summary["alerts"]
     alerts.add_row(str(tiers["critical"]), str(tiers["high"]), str(tiers["medium"]), str(summary["lapsed"]))
     console.print(alerts)
+    _print_changes(console, summary)
 
     out = summary["out"].rstrip("/")
     console.print("[bold]Where the outputs went[/bold]")
     folders = sorted({path.rsplit("/", 1)[0] for path in summary["production_files"].values()})
     for folder in folders:
-        console.print(f"  production results: {folder}/")
-    console.print(f"  latest copy:        {out}/production/latest/")
+        console.print(f"  production results: {folder}/", soft_wrap=True)
+    console.print(f"  latest copy:        {out}/production/latest/", soft_wrap=True)
     for name in summary["production_files"]:
-        console.print(f"    {name}")
-    console.print(f"  SNS outbox:         {out}/notifications/")
-    console.print(f"  quarantine:         {out}/quarantine/")
-    console.print(f"  curated Parquet:    {out}/curated/")
-    console.print(f"  run summary:        {out}/run_summary.json")
+        console.print(f"    {name}", soft_wrap=True)
+    if summary.get("run_report"):
+        console.print(f"  run report:         {summary['run_report']}", soft_wrap=True)
+    console.print(f"  SNS outbox:         {out}/notifications/", soft_wrap=True)
+    console.print(f"  quarantine:         {out}/quarantine/", soft_wrap=True)
+    console.print(f"  curated Parquet:    {out}/curated/", soft_wrap=True)
+    console.print(f"  run summary:        {out}/run_summary.json", soft_wrap=True)
+
+
+def _print_changes(console: Console, summary: dict) -> None:
+    changes = summary.get("changes") or {}
+    if not changes:
+        return
+    previous = summary.get("previous_as_of")
+    title = f"Changes since {previous}" if previous else "Changes (first run: everything is new)"
+    table = Table(title=title, title_justify="left")
+    table.add_column("tier")
+    for column in ("new", "escalated", "newly lapsed", "resolved"):
+        table.add_column(column, justify="right")
+    for tier, counts in changes.items():
+        table.add_row(
+            tier, *(str(counts[key]) for key in ("new", "escalated", "newly_lapsed", "resolved"))
+        )
+    console.print(table)
+    for digest in summary.get("unchanged_digests_not_sent") or ():
+        console.print(f"  not sent, nothing changed: {digest}")

@@ -18,7 +18,7 @@ from pipeline import layout
 from pipeline.errors import UsageError
 from pipeline.settings import DEFAULT_ALERT_POLICY, DEFAULT_CURATION_POLICY, AlertPolicy, CurationPolicy
 from pipeline.sql_files import stage_parameters
-from pipeline.stages import PIPELINE_WAVES, RESULT_STAGES, Stage, StageKind
+from pipeline.stages import NOTIFY_ALERTS, PIPELINE_WAVES, PUBLISHED_FILES, Stage, StageKind
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class RunRequest:
     alert_policy: AlertPolicy = DEFAULT_ALERT_POLICY
     curation_policy: CurationPolicy = DEFAULT_CURATION_POLICY
     state_digest_states: tuple[str, ...] = ()
+    send_unchanged_digests: bool = True
 
 
 @dataclass
@@ -93,6 +94,7 @@ class LocalRun:
         self.curation_report: dict[str, Any] = {}
         self.query_results: dict[str, dict[str, Any]] = {}  # stage name -> {rows, location}
         self.notifier_summary: dict[str, Any] = {}
+        self.report_summary: dict[str, Any] = {}
         self.production_files: dict[str, str] = {}
         self._spark = None
         self._athena = None
@@ -102,6 +104,7 @@ class LocalRun:
             StageKind.ATHENA_QUERY: self._query,
             StageKind.NOTIFY: self._notify,
             StageKind.PUBLISH: self._publish,
+            StageKind.RUN_REPORT: self._run_report,
             StageKind.REPORT: self._report_success,
         }
 
@@ -232,25 +235,47 @@ class LocalRun:
             ),
         }
         self.notifier_summary = notify_locally(
-            event, self.layout.root, self.request.alert_policy, self.request.state_digest_states
+            event,
+            self.layout.root,
+            self.request.alert_policy,
+            self.request.state_digest_states,
+            send_unchanged_digests=self.request.send_unchanged_digests,
         )
         alerts = self.notifier_summary["alerts"]
         return {"rows": sum(alerts.values()), **self.notifier_summary}
 
     def _publish(self, stage: Stage) -> dict[str, Any]:
         production = self.layout.zone(layout.PRODUCTION)
-        sources = {name: result["location"] for name, result in self.query_results.items()}
-        sources["notify_alerts"] = self.notifier_summary["alerts_output"]
-        for result_stage in RESULT_STAGES:
-            source = Path(sources[result_stage.name])
+        notifier_folder = Path(self.notifier_summary["alerts_output"]).parent
+        for result_stage, file_name in PUBLISHED_FILES:
+            if result_stage is NOTIFY_ALERTS:
+                source = notifier_folder / file_name
+            else:
+                source = Path(self.query_results[result_stage.name]["location"])
             for prefix in (layout.production_prefix(self.as_of), layout.LATEST_PREFIX):
-                target = production / prefix / result_stage.result_file
+                target = production / prefix / file_name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, target)
-            self.production_files[result_stage.result_file] = str(
-                production / layout.production_prefix(self.as_of) / result_stage.result_file
+            self.production_files[file_name] = str(
+                production / layout.production_prefix(self.as_of) / file_name
             )
         return {"files": len(self.production_files)}
+
+    def _run_report(self, stage: Stage) -> dict[str, Any]:
+        from pipeline.local.report_adapters import report_locally
+
+        production = self.layout.zone(layout.PRODUCTION)
+        event = {
+            "as_of": self.as_of,
+            "run_id": self.run_id,
+            "production_location": f"{production / layout.production_prefix(self.as_of)}/",
+            "latest_location": f"{production / layout.LATEST_PREFIX}/",
+            "curation_report": self.curation_report["report_location"],
+            "previous_as_of": self.notifier_summary["previous_as_of"],
+        }
+        self.report_summary = report_locally(event, self.layout.root, self.request.alert_policy)
+        self.production_files["report.html"] = self.report_summary["report"]
+        return {"report": self.report_summary["report"], "bytes": self.report_summary["report_bytes"]}
 
     def _report_success(self, stage: Stage) -> dict[str, Any]:
         from pipeline.local.notifier_adapters import write_outbox_message
@@ -267,6 +292,7 @@ class LocalRun:
                 f"Alerts: critical {alerts['critical']}, high {alerts['high']}, medium {alerts['medium']}",
                 f"Lapsed: {self.notifier_summary['lapsed']}",
                 f"Quarantined input lines: {counts['quarantined']}",
+                f"Run report: {self.report_summary['report']}",
                 f"Results: {self.layout.zone(layout.PRODUCTION) / layout.production_prefix(self.as_of)}",
             ]
         )
@@ -313,6 +339,10 @@ class LocalRun:
             "rows": {name: result["rows"] for name, result in self.query_results.items()},
             "alerts": self.notifier_summary.get("alerts", {}),
             "lapsed": self.notifier_summary.get("lapsed"),
+            "previous_as_of": self.notifier_summary.get("previous_as_of"),
+            "changes": self.notifier_summary.get("changes", {}),
+            "unchanged_digests_not_sent": self.notifier_summary.get("unchanged_digests_not_sent", []),
+            "run_report": self.report_summary.get("report"),
             "production_files": self.production_files,
         }
         if failed_stage:

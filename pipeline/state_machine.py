@@ -5,7 +5,8 @@
 #     upload guard (event-started executions only) -> run context (as_of, run_id) -> curate (Glue .sync)
 #     -> read the curation summary -> crawler when it asks for one (start, then a bounded poll loop)
 #     -> stage 1 / stage 2 / lapsed (Athena .sync, in parallel) -> notifier Lambda / stage 4 (in parallel)
-#     -> copy every result to production `as_of=X/` and `latest/` -> success message on the status topic.
+#     -> copy every result to production `as_of=X/` and `latest/` -> the run report (report.html beside them)
+#     -> success message on the status topic, naming the report.
 #
 # Every Task and Parallel state at the top level catches States.ALL into `$.error`, records its own name and
 # goes to one failure notification, then to a Fail state, so the execution ends FAILED and alarms fire.
@@ -36,7 +37,8 @@ from pipeline.stages import (
     LAPSED_ACCREDITATIONS,
     NOTIFY_ALERTS,
     PIPELINE_WAVES,
-    RESULT_STAGES,
+    PUBLISHED_FILES,
+    RUN_REPORT,
     Stage,
     StageKind,
 )
@@ -62,8 +64,9 @@ NOTIFY_FAILURE = "Notify failure"
 PIPELINE_FAILED = "Pipeline failed"
 PIPELINE_SUCCEEDED = "Pipeline succeeded"
 
-# Key (in the athena-results bucket) where the notifier writes its CSV; run_id keeps reruns apart.
-NOTIFIER_OUTPUT_KEY_FORMAT = "notifier/{}/accreditation_alerts.csv"
+# Folder (in the athena-results bucket) where the notifier writes its CSVs; run_id keeps reruns apart.
+NOTIFIER_OUTPUT_PREFIX_FORMAT = "notifier/{}/"
+NOTIFIER_OUTPUT_KEY_FORMAT = NOTIFIER_OUTPUT_PREFIX_FORMAT + NOTIFY_ALERTS.result_file
 # The job's bounded summary of its run (counts, flags, where the full report is): the full report lists
 # every new raw file and could exceed the 256 KiB state payload quota, which no Catch handles.
 CURATION_SUMMARY_KEY_FORMAT = "_reports/snapshot_date={}/curation_summary.json"
@@ -119,6 +122,7 @@ class StateMachineTargets:
     athena_results_prefix: str
     production_bucket: str
     notifier_function_arn: str
+    report_function_arn: str
     status_topic_arn: str
 
 
@@ -147,6 +151,7 @@ PLACEHOLDER_TARGETS = StateMachineTargets(
     athena_results_prefix="queries/",
     production_bucket="<production-bucket>",
     notifier_function_arn=f"arn:aws:lambda:{PLACEHOLDER_REGION}:{PLACEHOLDER_ACCOUNT}:function:<notifier>",
+    report_function_arn=f"arn:aws:lambda:{PLACEHOLDER_REGION}:{PLACEHOLDER_ACCOUNT}:function:<run-report>",
     status_topic_arn=f"arn:aws:sns:{PLACEHOLDER_REGION}:{PLACEHOLDER_ACCOUNT}:<status-topic>",
 )
 
@@ -332,6 +337,7 @@ class _Builder:
             StageKind.ATHENA_QUERY: self._athena_query,
             StageKind.NOTIFY: self._notify,
             StageKind.PUBLISH: self._publish,
+            StageKind.RUN_REPORT: self._run_report,
             StageKind.REPORT: self._report,
         }
         builders[stage.kind](stage, next_name, top_level)
@@ -552,22 +558,18 @@ class _Builder:
 
     def _publish(self, stage: Stage, next_name: str | None, top_level: bool) -> None:
         branches = []
-        for result_stage in RESULT_STAGES:
-            dated = f"Copy {result_stage.result_file} to as_of"
-            latest = f"Copy {result_stage.result_file} to latest"
+        for result_stage, file_name in PUBLISHED_FILES:
+            dated = f"Copy {file_name} to as_of"
+            latest = f"Copy {file_name} to latest"
             branch_states: dict[str, dict] = {}
-            copy_source = self._copy_source(result_stage)
+            copy_source = self._copy_source(result_stage, file_name)
             for name, key, following in (
-                (
-                    dated,
-                    f"States.Format('{production_prefix('{}')}{result_stage.result_file}', $.as_of)",
-                    latest,
-                ),
+                (dated, f"States.Format('{production_prefix('{}')}{file_name}', $.as_of)", latest),
                 (latest, None, None),
             ):
                 parameters = {"Bucket": self.targets.production_bucket, "CopySource.$": copy_source}
                 if key is None:
-                    parameters["Key"] = f"{LATEST_PREFIX}{result_stage.result_file}"
+                    parameters["Key"] = f"{LATEST_PREFIX}{file_name}"
                 else:
                     parameters["Key.$"] = key
                 state = {
@@ -594,11 +596,11 @@ class _Builder:
         if top_level:
             self._catch(stage.title)
 
-    def _copy_source(self, stage: Stage) -> str:
-        """`bucket/key` of a stage's result in the athena-results bucket, as an intrinsic."""
+    def _copy_source(self, stage: Stage, file_name: str) -> str:
+        """`bucket/key` of one of a stage's files in the athena-results bucket, as an intrinsic."""
         bucket = self.targets.athena_results_bucket
         if stage is NOTIFY_ALERTS:
-            return f"States.Format('{bucket}/{NOTIFIER_OUTPUT_KEY_FORMAT}', $.run_id)"
+            return f"States.Format('{bucket}/{NOTIFIER_OUTPUT_PREFIX_FORMAT}{file_name}', $.run_id)"
         return self._query_result(stage, scheme="")
 
     def _query_result(self, stage: Stage, *, scheme: str) -> str:
@@ -613,6 +615,31 @@ class _Builder:
         location = f"{scheme}{self.targets.athena_results_bucket}/{self.targets.athena_results_prefix}"
         return f"States.Format('{location}{{}}.csv', {query_id})"
 
+    def _run_report(self, stage: Stage, next_name: str | None, top_level: bool) -> None:
+        production = self.targets.production_bucket
+        self._task(
+            stage.title,
+            "arn:aws:states:::lambda:invoke",
+            {
+                "FunctionName": self.targets.report_function_arn,
+                "Payload": {
+                    "as_of.$": "$.as_of",
+                    "run_id.$": "$.run_id",
+                    "production_location.$": f"States.Format('s3://{production}/{production_prefix('{}')}', "
+                    "$.as_of)",
+                    "latest_location": f"s3://{production}/{LATEST_PREFIX}",
+                    "curation_report.$": "$.curation.summary.report_location",
+                    "previous_as_of.$": f"{stage_result_path(NOTIFY_ALERTS)}.previous_as_of",
+                },
+            },
+            next_name=next_name,
+            timeout=self.settings.notifier_timeout_seconds,
+            retry=[_retry(LAMBDA_TRANSIENT_ERRORS, interval=2, attempts=6, max_delay=60)],
+            result_selector={"summary.$": "$.Payload"},
+            result_path=stage_result_path(stage),
+            top_level=top_level,
+        )
+
     def _report(self, stage: Stage, next_name: str | None, top_level: bool) -> None:
         summary = stage_result_path(NOTIFY_ALERTS)
         production = self.targets.production_bucket
@@ -621,8 +648,10 @@ class _Builder:
             "Facilities in the snapshot: {}\n"
             "Expiring accreditations (next {} months): {}\n"
             "Alerts: critical {}, high {}, medium {}\n"
+            "Since the previous run: {} new, {} escalated, {} newly lapsed, {} resolved\n"
             "Lapsed accreditations: {}\n"
             "Quarantined input lines: {}\n\n"
+            "Run report: {}\n"
             f"Results: s3://{production}/{production_prefix('{}')} (same files in s3://{production}/{LATEST_PREFIX})"
             f"\nFacilities per state: s3://{production}/{production_prefix('{}')}{FACILITIES_BY_STATE.result_file}"
         )
@@ -635,8 +664,10 @@ class _Builder:
             f"{summary}.alerts.critical",
             f"{summary}.alerts.high",
             f"{summary}.alerts.medium",
+            *(f"{summary}.change_totals.{name}" for name in ("new", "escalated", "newly_lapsed", "resolved")),
             f"{summary}.lapsed",
             "$.curation.summary.quarantined",
+            f"{stage_result_path(RUN_REPORT)}.summary.report",
             "$.as_of",
             "$.as_of",
         ]

@@ -246,6 +246,9 @@ def collect_digests(
         "lapsed": lapsed_count,
         "previous_as_of": previous.as_of.isoformat() if previous else None,
         "changes": changes,
+        "change_totals": {
+            name: sum(tier[name] for tier in changes.values()) for name in (*CHANGES, "resolved")
+        },
         "unchanged_digests_not_sent": unchanged,
     }
     return digests, counts

@@ -138,12 +138,15 @@ class MemoryLedger:
         self._claimed.discard(key.id)
 
 
-def notifier_policy(policy: AlertPolicy, state_digest_states: Sequence[str] = ()) -> NotifierPolicy:
+def notifier_policy(
+    policy: AlertPolicy, state_digest_states: Sequence[str] = (), send_unchanged_digests: bool = True
+) -> NotifierPolicy:
     return NotifierPolicy(
         critical_max_days=policy.critical_max_days,
         high_max_days=policy.high_max_days,
         medium_max_days=policy.medium_max_days,
         state_digest_states=tuple(state_digest_states),
+        send_unchanged_digests=send_unchanged_digests,
     )
 
 
@@ -152,6 +155,8 @@ def notify_locally(
     out_dir: Path,
     policy: AlertPolicy,
     state_digest_states: Sequence[str] = (),
+    *,
+    send_unchanged_digests: bool = True,
 ) -> dict[str, object]:
     """Stage 3 on the local twin: the same event and core as the Lambda, with file adapters.
 
@@ -162,7 +167,7 @@ def notify_locally(
     request = NotifierRequest.from_event(event)
     return run_notifier(
         request,
-        notifier_policy(policy, state_digest_states),
+        notifier_policy(policy, state_digest_states, send_unchanged_digests),
         reader=LocalResultsReader(out_dir),
         alerts_writer=LocalAlertsWriter(out_dir),
         publisher=OutboxPublisher(out_dir / NOTIFICATIONS),

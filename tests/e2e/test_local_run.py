@@ -22,6 +22,7 @@ RESULT_FILES = (
     "accreditation_alerts.csv",
     "lapsed_accreditations.csv",
     "facilities_by_state.csv",
+    "resolved_accreditations.csv",
 )
 
 
@@ -50,6 +51,10 @@ def _rows(out: Path, name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def _out_of(result: subprocess.CompletedProcess) -> str:
+    return result.args[result.args.index("--out") + 1]
+
+
 def _keys(rows, *columns):
     return {tuple(row[column] for column in columns) for row in rows}
 
@@ -75,6 +80,7 @@ def test_printed_summary_names_every_output(demo_run):
     for name in RESULT_FILES:
         assert name in result.stdout
     assert "critical" in result.stdout and "quarantined" in result.stdout
+    assert f"run report:         {_out_of(result)}/production/as_of={AS_OF}/report.html" in result.stdout
 
 
 def test_production_files_have_the_documented_headers(demo_run):
@@ -97,9 +103,20 @@ def test_production_files_have_the_documented_headers(demo_run):
             "expiry_date_of_first_accreditation",
         ],
         "expiring_accreditations.csv": expiring,
-        "accreditation_alerts.csv": [*expiring, "priority"],
+        "accreditation_alerts.csv": [*expiring, "priority", "change"],
         "lapsed_accreditations.csv": expiring,
         "facilities_by_state.csv": ["state", "facility_count", "accredited_facility_count"],
+        "resolved_accreditations.csv": [
+            "facility_id",
+            "facility_name",
+            "state",
+            "accreditation_body",
+            "accreditation_id",
+            "valid_until",
+            "previous_priority",
+            "resolution",
+            "detail",
+        ],
     }
     for name, header in expected.items():
         for prefix in (f"as_of={AS_OF}", "latest"):
@@ -110,10 +127,18 @@ def test_production_files_have_the_documented_headers(demo_run):
 def test_alert_tiers_match_the_sample(demo_run):
     out, _ = demo_run
     alerts = _rows(out, "accreditation_alerts.csv")
+    expiring = [r for r in alerts if int(r["days_until_expiry"]) >= 0]
     by_tier = {
-        tier: _keys([r for r in alerts if r["priority"] == tier], "facility_id", "accreditation_id")
+        tier: _keys([r for r in expiring if r["priority"] == tier], "facility_id", "accreditation_id")
         for tier in ("critical", "high", "medium")
     }
+    # The lapsed accreditations are alert rows too, in the critical tier; a first run marks all changed.
+    lapsed = [r for r in alerts if int(r["days_until_expiry"]) < 0]
+    assert _keys(lapsed, "facility_id", "accreditation_id") == _keys(
+        _rows(out, "lapsed_accreditations.csv"), "facility_id", "accreditation_id"
+    )
+    assert {(r["priority"], r["change"]) for r in lapsed} == {("critical", "newly_lapsed")}
+    assert {r["change"] for r in expiring} == {"new"}
     assert by_tier["critical"] == {
         ("FAC1001", "JC-1001"),
         ("FAC1002", "JC-1002"),

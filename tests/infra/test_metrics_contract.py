@@ -45,7 +45,8 @@ def _job_metrics(deployment) -> set[Metric]:
 
 
 def _notifier_metrics(deployment, monkeypatch, capsys) -> set[Metric]:
-    (function,) = deployment.of_type("aws:lambda/function:Function")
+    functions = deployment.of_type("aws:lambda/function:Function")
+    (function,) = [f for f in functions if f.inputs["name"].endswith("-notifier")]
     for name, value in function.inputs["environment"]["variables"].items():
         monkeypatch.setenv(name, value)
     settings = handler.NotifierSettings.from_env(function.inputs["environment"]["variables"])

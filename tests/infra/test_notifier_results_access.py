@@ -112,7 +112,7 @@ def test_the_notifier_may_list_only_the_prefix_of_the_stage_results_it_reads(dep
     assert may_list(policy, RESULTS_BUCKET_ARN, "queries/0f8e-expiring.csv")
     assert not may_list(policy, RESULTS_BUCKET_ARN, "notifier/run-1/accreditation_alerts.csv")
     assert not may_list(policy, RESULTS_BUCKET_ARN, "")
-    (listing,) = [s for s in policy["Statement"] if "s3:ListBucket" in _as_list(s["Action"])]
+    (listing,) = [s for s in policy["Statement"] if s["Sid"] == "ListStageResults"]
     assert listing["Resource"] == RESULTS_BUCKET_ARN
     assert listing["Condition"] == {"StringLike": {"s3:prefix": ["queries/*"]}}
 

@@ -65,6 +65,7 @@ def test_one_role_per_principal_each_with_its_own_inline_policy(deployment):
         "hc-accred-dev-glue-job",
         "hc-accred-dev-crawler",
         "hc-accred-dev-notifier",
+        "hc-accred-dev-run-report",
         "hc-accred-dev-state-machine",
         "hc-accred-dev-raw-arrival",
         "hc-accred-dev-schedule",

@@ -54,13 +54,12 @@ def test_inventory(deployment):
         "aws:glue/crawler:Crawler": 1,
         "aws:athena/workgroup:Workgroup": 1,
         "aws:athena/namedQuery:NamedQuery": len(QUERY_STAGES),
-        "aws:lambda/function:Function": 1,
         "aws:dynamodb/table:Table": 1,
         "aws:sns/topic:Topic": len(TOPICS),
         "aws:sns/topicPolicy:TopicPolicy": len(TOPICS),
-        # Glue job, crawler, notifier, state machine, raw-arrival rule, schedule: one role each.
-        "aws:iam/role:Role": 6,
-        "aws:iam/rolePolicy:RolePolicy": 6,
+        # Glue job, crawler, notifier, run report, state machine, raw-arrival rule, schedule: one role each.
+        "aws:iam/role:Role": 7,
+        "aws:iam/rolePolicy:RolePolicy": 7,
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 1,
         "aws:cloudwatch/dashboard:Dashboard": 1,
         "aws:s3/bucketNotification:BucketNotification": 1,
@@ -68,7 +67,8 @@ def test_inventory(deployment):
         "aws:scheduler/schedule:Schedule": 1,
         "aws:cloudwatch/eventRule:EventRule": len(FAILURE_RULES) + 1,
         "aws:cloudwatch/eventTarget:EventTarget": len(FAILURE_RULES) + 1,
-        "aws:cloudwatch/logGroup:LogGroup": 5,
+        "aws:cloudwatch/logGroup:LogGroup": 6,
+        "aws:lambda/function:Function": 2,  # the notifier and the run report
     }
     for type_, count in counts.items():
         assert len(deployment.of_type(type_)) == count, type_
@@ -76,7 +76,7 @@ def test_inventory(deployment):
     components = {r.type for r in deployment.resources if r.type.startswith("healthcare:index:")}
     assert components == {
         f"healthcare:index:{c}"
-        for c in ("Storage", "Catalog", "Etl", "Notifications", "Orchestration", "Monitoring")
+        for c in ("Storage", "Catalog", "Etl", "Notifications", "Reporting", "Orchestration", "Monitoring")
     }
 
 
@@ -86,13 +86,14 @@ def test_physical_names_are_lowercase_and_include_the_stack(deployment):
         "aws:athena/workgroup:Workgroup": "hc-accred-dev",
         "aws:glue/job:Job": "hc-accred-dev-curate-facilities",
         "aws:glue/crawler:Crawler": "hc-accred-dev-curated",
-        "aws:lambda/function:Function": "hc-accred-dev-notifier",
+        "aws:lambda/function:Function": ["hc-accred-dev-notifier", "hc-accred-dev-run-report"],
         "aws:dynamodb/table:Table": "hc-accred-dev-notifier-idempotency",
         "aws:sfn/stateMachine:StateMachine": "hc-accred-dev-pipeline",
         "aws:scheduler/schedule:Schedule": "hc-accred-dev-pipeline",
     }
     for type_, name in named.items():
-        assert [r.inputs["name"] for r in deployment.of_type(type_)] == [name]
+        expected = [name] if isinstance(name, str) else name
+        assert sorted(r.inputs["name"] for r in deployment.of_type(type_)) == expected
     for type_ in (
         "aws:sns/topic:Topic",
         "aws:iam/role:Role",
@@ -308,6 +309,7 @@ def test_log_groups_have_retention_and_the_cmk(deployment, dev_config):
     groups = {r.inputs["name"]: r.inputs for r in deployment.of_type("aws:cloudwatch/logGroup:LogGroup")}
     assert set(groups) == {
         "/aws/lambda/hc-accred-dev-notifier",
+        "/aws/lambda/hc-accred-dev-run-report",
         "/aws-glue/jobs/hc-accred-dev-curate-facilities/hc-accred-dev-glue-role/hc-accred-dev-glue-job/error",
         "/aws-glue/jobs/hc-accred-dev-curate-facilities/hc-accred-dev-glue-role/hc-accred-dev-glue-job/output",
         "/aws-glue/crawlers-role/hc-accred-dev-crawler-hc-accred-dev-glue",
@@ -445,8 +447,13 @@ def test_athena_workgroup_and_named_queries(deployment, dev_config):
         assert query["workgroup"] == "hc-accred-dev" and query["database"] == "hc_accred_dev"
 
 
+def lambda_function(deployment, name: str):
+    (function,) = [f for f in deployment.of_type("aws:lambda/function:Function") if f.inputs["name"] == name]
+    return function
+
+
 def test_notifier_lambda(deployment, dev_config):
-    (function,) = deployment.of_type("aws:lambda/function:Function")
+    function = lambda_function(deployment, "hc-accred-dev-notifier")
     inputs = function.inputs
     assert inputs["runtime"] == "python3.12"
     assert inputs["handler"] == "accreditation_notifier.handler.lambda_handler"
@@ -467,6 +474,7 @@ def test_notifier_lambda(deployment, dev_config):
         "STATE_DIGEST_STATES": ",".join(
             sorted(json.loads(dev_config["healthcare-accreditation:stateAlertEmails"]))
         ),
+        "SEND_UNCHANGED_DIGESTS": "true",
         "POWERTOOLS_SERVICE_NAME": "accreditation-notifier",
         "POWERTOOLS_LOG_LEVEL": dev_config["healthcare-accreditation:notifierLogLevel"],
         "POWERTOOLS_METRICS_NAMESPACE": "HealthcareAccreditation",
@@ -477,6 +485,24 @@ def test_notifier_lambda(deployment, dev_config):
     for module in VENDORED_MODULES:
         assert module in entries or f"{module}.py" in entries
 
+
+
+def test_run_report_lambda_shares_the_notifiers_package_and_tiers(deployment, dev_config):
+    function = lambda_function(deployment, "hc-accred-dev-run-report")
+    inputs = function.inputs
+    assert inputs["handler"] == "accreditation_report.handler.lambda_handler"
+    assert inputs["architectures"] == ["arm64"] and inputs["runtime"] == "python3.12"
+    assert inputs["tracingConfig"] == {"mode": "Active"} and inputs["kmsKeyArn"] == KEY_ARN
+    assert inputs["loggingConfig"]["logGroup"] == "/aws/lambda/hc-accred-dev-run-report"
+    assert inputs["environment"]["variables"] == {
+        "CRITICAL_MAX_DAYS": dev_config["healthcare-accreditation:criticalMaxDays"],
+        "HIGH_MAX_DAYS": dev_config["healthcare-accreditation:highMaxDays"],
+        "MEDIUM_MAX_DAYS": dev_config["healthcare-accreditation:mediumMaxDays"],
+        "EXPIRING_WINDOW_MONTHS": dev_config["healthcare-accreditation:expiringWindowMonths"],
+        "POWERTOOLS_SERVICE_NAME": "accreditation-run-report",
+        "POWERTOOLS_LOG_LEVEL": dev_config["healthcare-accreditation:notifierLogLevel"],
+    }
+    assert inputs["code"].assets["accreditation_report"].path == str(ROOT / "lambda" / "accreditation_report")
 
 def test_vendored_modules_are_the_lambda_requirements_and_their_required_dependencies():
     from importlib.metadata import requires

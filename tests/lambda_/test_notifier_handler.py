@@ -67,6 +67,7 @@ def test_each_subscriber_gets_exactly_the_digests_its_filter_policy_selects(resu
             "high": {"new": 2, "escalated": 0, "newly_lapsed": 0, "resolved": 0},
             "medium": {"new": 2, "escalated": 0, "newly_lapsed": 0, "resolved": 0},
         },
+        "change_totals": {"new": 7, "escalated": 0, "newly_lapsed": 1, "resolved": 0},
         "unchanged_digests_not_sent": [],
         "messages_published": 6,
         "duplicates_skipped": 0,

@@ -47,6 +47,7 @@ def test_notify_locally_writes_one_outbox_file_per_digest_and_the_alerts_csv(tmp
             "high": {"new": 1, "escalated": 0, "newly_lapsed": 0, "resolved": 0},
             "medium": {"new": 1, "escalated": 0, "newly_lapsed": 0, "resolved": 0},
         },
+        "change_totals": {"new": 3, "escalated": 0, "newly_lapsed": 1, "resolved": 0},
         "unchanged_digests_not_sent": [],
         "messages_published": 3,
         "duplicates_skipped": 0,

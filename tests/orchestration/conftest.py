@@ -57,6 +57,7 @@ TARGETS = StateMachineTargets(
     athena_results_prefix=QUERY_RESULTS_PREFIX,
     production_bucket="hc-test-production",
     notifier_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:hc-test-notifier",
+    report_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:hc-test-run-report",
     status_topic_arn=f"arn:aws:sns:{REGION}:{ACCOUNT}:hc-test-status",
 )
 # Real waits would make every test sleep; one second keeps the loops and the guard observable.
@@ -222,11 +223,19 @@ class NotifierDouble:
     alerts: dict[str, int] = field(default_factory=lambda: {"critical": 2, "high": 1, "medium": 3})
     lapsed: int = 4
 
+    previous_as_of: str | None = "2026-11-30"
+    change_totals: dict[str, int] = field(
+        default_factory=lambda: {"new": 1, "escalated": 2, "newly_lapsed": 0, "resolved": 5}
+    )
+
     def invoke(self, body: Any) -> str:
         event = json.loads(body)
         self.events.append(event)
+        s3 = boto3.client("s3", region_name=REGION)
         bucket, key = event["alerts_output"][len("s3://") :].split("/", 1)
-        boto3.client("s3", region_name=REGION).put_object(Bucket=bucket, Key=key, Body=b"facility_id\n")
+        s3.put_object(Bucket=bucket, Key=key, Body=b"facility_id\n")
+        resolved_key = key.rsplit("/", 1)[0] + "/resolved_accreditations.csv"
+        s3.put_object(Bucket=bucket, Key=resolved_key, Body=b"facility_id\n")
         return json.dumps(
             {
                 "as_of": event["as_of"],
@@ -234,11 +243,30 @@ class NotifierDouble:
                 "expiring": self.expiring,
                 "alerts": self.alerts,
                 "lapsed": self.lapsed,
+                "previous_as_of": self.previous_as_of,
+                "change_totals": self.change_totals,
                 "messages_published": 3,
                 "duplicates_skipped": 0,
                 "alerts_output": event["alerts_output"],
+                "resolved_output": f"s3://{bucket}/{resolved_key}",
             }
         )
+
+
+@dataclass
+class ReportDouble:
+    """Stands in for the run report Lambda: records each event, writes report.html to both folders."""
+
+    events: list[dict] = field(default_factory=list)
+
+    def invoke(self, body: Any) -> str:
+        event = json.loads(body)
+        self.events.append(event)
+        s3 = boto3.client("s3", region_name=REGION)
+        for folder in (event["production_location"], event["latest_location"]):
+            bucket, prefix = folder[len("s3://") :].split("/", 1)
+            s3.put_object(Bucket=bucket, Key=f"{prefix}report.html", Body=b"<html></html>")
+        return json.dumps({"as_of": event["as_of"], "report": event["production_location"] + "report.html"})
 
 
 @dataclass
@@ -262,6 +290,7 @@ class World:
     """Mocked AWS account holding every resource the definition calls, plus a queue on the status topic."""
 
     notifier: NotifierDouble
+    report: ReportDouble
     status_queue_url: str
     role_arn: str
 
@@ -364,13 +393,14 @@ def _create_resources(account_role: str) -> str:
             "EnforceWorkGroupConfiguration": True,
         },
     )
-    boto3.client("lambda", region_name=REGION).create_function(
-        FunctionName=TARGETS.notifier_function_arn.rsplit(":", 1)[1],
-        Runtime="python3.12",
-        Role=account_role,
-        Handler="handler.lambda_handler",
-        Code={"ZipFile": _notifier_zip()},
-    )
+    for function_arn in (TARGETS.notifier_function_arn, TARGETS.report_function_arn):
+        boto3.client("lambda", region_name=REGION).create_function(
+            FunctionName=function_arn.rsplit(":", 1)[1],
+            Runtime="python3.12",
+            Role=account_role,
+            Handler="handler.lambda_handler",
+            Code={"ZipFile": _notifier_zip()},
+        )
     sns = boto3.client("sns", region_name=REGION)
     sns.create_topic(Name=TARGETS.status_topic_arn.rsplit(":", 1)[1])
     sqs = boto3.client("sqs", region_name=REGION)
@@ -425,9 +455,12 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
 
     monkeypatch.setattr(state_task_factory, "state_task_service_for", service_for)
     notifier = NotifierDouble()
+    report = ReportDouble()
 
     def invoke(self, function_name, qualifier, body, headers, response_headers):
         self.get_function(function_name, qualifier)  # an unknown function fails as in Lambda
+        if function_name in (TARGETS.report_function_arn, TARGETS.report_function_arn.rsplit(":", 1)[1]):
+            return report.invoke(body)
         return notifier.invoke(body)
 
     monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
@@ -448,5 +481,5 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
             RoleName="hc-test-state-machine", AssumeRolePolicyDocument="{}"
         )["Role"]["Arn"]
         queue_url = _create_resources(role_arn)
-        yield World(notifier=notifier, status_queue_url=queue_url, role_arn=role_arn)
+        yield World(notifier=notifier, report=report, status_queue_url=queue_url, role_arn=role_arn)
     state_manager.unset_transition("glue::crawl")

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 
-from pipeline.stages import PIPELINE_STAGES, PIPELINE_WAVES
+from pipeline.stages import PIPELINE_STAGES, PIPELINE_WAVES, PUBLISHED_FILES
 from pipeline.state_machine import (
     GET_CRAWLER,
     READ_CURATION_SUMMARY,
@@ -35,12 +35,19 @@ from pipeline.state_machine import (
 from tests.orchestration.conftest import FAST_SETTINGS, REGION, TARGETS
 
 AS_OF = "2026-12-01"
-SUMMARY = {"crawler_required": False, "facilities": 31, "quarantined": 7, "curated": 40}
+SUMMARY = {
+    "crawler_required": False,
+    "facilities": 31,
+    "quarantined": 7,
+    "curated": 40,
+    "report_location": "s3://hc-test-curated/_reports/snapshot_date=2026-12-01/curation_report.json",
+}
 QUERY_WAVE, NOTIFY_WAVE = wave_state_name(PIPELINE_WAVES[2]), wave_state_name(PIPELINE_WAVES[3])
-CURATE, PUBLISH, REPORT_SUCCESS = (
+CURATE, PUBLISH, RUN_REPORT, REPORT_SUCCESS = (
     PIPELINE_STAGES[0].title,
     wave_state_name(PIPELINE_WAVES[4]),
     PIPELINE_WAVES[5][0].title,
+    PIPELINE_WAVES[6][0].title,
 )
 
 
@@ -68,9 +75,8 @@ def test_empty_input_runs_every_stage_for_the_execution_date(world, definition):
     assert [wave_of[name] for name in visited] == sorted(wave_of[name] for name in visited)
     assert START_CRAWLER not in entered  # the report said no crawl
     assert world.production_keys() == sorted(
-        f"{prefix}{stage.result_file}"
-        for stage in PIPELINE_STAGES
-        if stage.result_file
+        f"{prefix}{name}"
+        for name in (*(name for _, name in PUBLISHED_FILES), "report.html")
         for prefix in (f"as_of={as_of}/", "latest/")
     )
     (event,) = world.notifier.events
@@ -86,7 +92,18 @@ def test_empty_input_runs_every_stage_for_the_execution_date(world, definition):
     assert "Facilities in the snapshot: 31" in message["Message"]
     assert "Alerts: critical 2, high 1, medium 3" in message["Message"]
     assert "Quarantined input lines: 7" in message["Message"]
+    assert "Since the previous run: 1 new, 2 escalated, 0 newly lapsed, 5 resolved" in message["Message"]
+    assert f"Run report: s3://{TARGETS.production_bucket}/as_of={as_of}/report.html" in message["Message"]
     assert f"s3://{TARGETS.production_bucket}/as_of={as_of}/" in message["Message"]
+    (report_event,) = world.report.events
+    assert report_event == {
+        "as_of": as_of,
+        "run_id": "scheduled-run",
+        "production_location": f"s3://{TARGETS.production_bucket}/as_of={as_of}/",
+        "latest_location": f"s3://{TARGETS.production_bucket}/latest/",
+        "curation_report": SUMMARY["report_location"],
+        "previous_as_of": "2026-11-30",
+    }
 
 
 def test_given_as_of_reaches_the_job_and_every_query_as_sql_literals(world, definition):
@@ -131,7 +148,9 @@ def test_crawler_runs_when_the_report_asks_and_is_polled_until_it_succeeds(world
 
 
 def test_a_report_without_the_crawler_flag_crawls(world, definition):
-    world.put_curation_summary(AS_OF, {"facilities": 1, "quarantined": 0})
+    world.put_curation_summary(
+        AS_OF, {"facilities": 1, "quarantined": 0, "report_location": SUMMARY["report_location"]}
+    )
     world.crawls_finish(immediately=True)
 
     execution = world.run(definition, {"as_of": AS_OF})
@@ -204,6 +223,15 @@ def test_failure_publishing_to_production(world, definition):
     assert message["Subject"] == f"Pipeline failed: {PUBLISH}"
 
 
+def test_failure_in_the_run_report(world, definition):
+    world.put_curation_summary(AS_OF, SUMMARY)
+    name = TARGETS.report_function_arn.rsplit(":", 1)[1]
+    boto3.client("lambda", region_name=REGION).delete_function(FunctionName=name)
+    execution = world.run(definition, {"as_of": AS_OF})
+    assert execution.status == "FAILED"
+    assert execution.cause.startswith(f"{RUN_REPORT} failed with Lambda.ResourceNotFoundException")
+
+
 def test_failure_of_the_success_notification_still_ends_failed(world, definition):
     world.put_curation_summary(AS_OF, SUMMARY)
     boto3.client("sns", region_name=REGION).delete_topic(TopicArn=TARGETS.status_topic_arn)
@@ -265,7 +293,7 @@ def test_athena_answers_without_statistics_or_result_location_succeed(world, def
     ]
     assert len(answers) == 4
     assert all(set(answer["QueryExecution"]) == {"QueryExecutionId", "Status"} for answer in answers)
-    assert len(world.production_keys()) == 2 * sum(1 for stage in PIPELINE_STAGES if stage.result_file)
+    assert len(world.production_keys()) == 2 * (len(PUBLISHED_FILES) + 1)  # and report.html
     (event,) = world.notifier.events
     assert event["expiring_results"].startswith(f"s3://{TARGETS.athena_results_bucket}/queries/")
     assert event["expiring_results"].endswith(".csv")
