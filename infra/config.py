@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 
 from pipeline.settings import DEFAULT_ALERT_POLICY, DEFAULT_CURATION_POLICY, AlertPolicy, CurationPolicy
+from pipeline.sizing import DEFAULT_SIZING
 
 ALERT_TIERS = ("critical", "high", "medium")
 STATUS_TOPIC = "status"
@@ -67,16 +68,16 @@ class EmailSubscription:
 
 @dataclass(frozen=True)
 class GlueJobSettings:
-    worker_type: str = "G.1X"
-    number_of_workers: int = 2
-    flex: bool = True
-    timeout_minutes: int = 60
+    worker_type: str = DEFAULT_SIZING.glue_worker_type
+    number_of_workers: int = DEFAULT_SIZING.glue_workers
+    flex: bool = DEFAULT_SIZING.glue_flex
+    timeout_minutes: int = DEFAULT_SIZING.glue_timeout_minutes
 
 
 @dataclass(frozen=True)
 class NotifierSettings:
-    memory_mb: int = 512
-    timeout_seconds: int = 120
+    memory_mb: int = DEFAULT_SIZING.notifier_memory_mb
+    timeout_seconds: int = DEFAULT_SIZING.notifier_timeout_seconds
     log_level: str = "INFO"
     # False: a digest with nothing new, escalated, newly lapsed or resolved is not sent that run.
     send_unchanged_digests: bool = True
@@ -106,8 +107,7 @@ class StackSettings:
     subscriptions: tuple[EmailSubscription, ...] = ()
     schedule_expression: str = "cron(0 6 * * ? *)"
     schedule_timezone: str = "UTC"
-    # Object-created events that arrive within this many seconds start one execution, not one each.
-    arrival_batch_window_seconds: int = 300
+    arrival_batch_window_seconds: int = DEFAULT_SIZING.arrival_batch_window_seconds
     # The missing-run alarm fires when no execution has succeeded for this many hours (daily runs plus slack).
     missing_run_alarm_hours: int = 26
     glue: GlueJobSettings = GlueJobSettings()

@@ -13,13 +13,12 @@ from infra.catalog import ATHENA_OUTPUT_PREFIX
 from infra.roles import service_role
 from infra.state_machine_policy import StateMachineAccess, state_machine_policy
 from pipeline.settings import DEFAULT_ALERT_POLICY
+from pipeline.sizing import glue_task_timeout_seconds, lambda_task_timeout_seconds
 from pipeline.state_machine import StateMachineSettings, StateMachineTargets, build_state_machine
 
 TYPE_TOKEN = "healthcare:index:Orchestration"
 # Input of scheduled executions: as_of defaults to the execution's start date.
 SCHEDULED_INPUT = "{}"
-# The .sync task outlives the job's own timeout by this much, so Glue, not Step Functions, reports it.
-GLUE_TASK_MARGIN_SECONDS = 600
 # Starts that EventBridge and Scheduler cannot deliver at once (StartExecution throttled) retry this long.
 MAX_EVENT_AGE_SECONDS = 6 * 3600
 MAX_DELIVERY_ATTEMPTS = 20
@@ -122,8 +121,8 @@ class Orchestration(pulumi.ComponentResource):
         settings = StateMachineSettings(
             expiring_window_months=args.expiring_window_months,
             arrival_batch_window_seconds=args.arrival_batch_window_seconds,
-            glue_timeout_seconds=args.glue_timeout_minutes * 60 + GLUE_TASK_MARGIN_SECONDS,
-            notifier_timeout_seconds=args.notifier_timeout_seconds + 60,
+            glue_timeout_seconds=glue_task_timeout_seconds(args.glue_timeout_minutes),
+            notifier_timeout_seconds=lambda_task_timeout_seconds(args.notifier_timeout_seconds),
         )
         definition = pulumi.Output.all(
             args.glue_job_name,

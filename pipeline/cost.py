@@ -9,6 +9,8 @@ import math
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from pipeline.sizing import DEFAULT_SIZING
+
 MIB = 1024 * 1024
 TIB = 1024**4
 
@@ -58,10 +60,10 @@ class Prices:
 
 @dataclass(frozen=True)
 class Deployment:
-    """How the stack is sized; defaults are infra/config.py's defaults."""
+    """How the stack is sized; the defaults are a default stack's (pipeline/sizing.py)."""
 
-    glue_workers: int = 2
-    notifier_memory_mb: int = 512
+    glue_workers: int = DEFAULT_SIZING.glue_workers
+    notifier_memory_mb: int = DEFAULT_SIZING.notifier_memory_mb
     # Notifier publishes on an ordinary day: three tier digests and the status message.
     sns_publishes: int = 4
     # One G.1X executor (4 vCPU) against the local[2] measurement; 1.0 assumes no speed-up at all.

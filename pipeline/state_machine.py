@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from pipeline.layout import LATEST_PREFIX, production_prefix
 from pipeline.settings import DEFAULT_ALERT_POLICY
+from pipeline.sizing import DEFAULT_SIZING, glue_task_timeout_seconds, lambda_task_timeout_seconds
 from pipeline.sql_files import load_sql
 from pipeline.stages import (
     EXPIRING_ACCREDITATIONS,
@@ -128,14 +129,15 @@ class StateMachineTargets:
 
 @dataclass(frozen=True)
 class StateMachineSettings:
-    """Tunable timing of the definition (stack config feeds these)."""
+    """Tunable timing of the definition (stack config feeds these; the defaults are a default stack's)."""
 
     expiring_window_months: int = DEFAULT_ALERT_POLICY.expiring_window_months
     # 0 disables the upload guard: every object-created event then runs the whole pipeline.
-    arrival_batch_window_seconds: int = 300
-    glue_timeout_seconds: int = 2 * 3600
+    arrival_batch_window_seconds: int = DEFAULT_SIZING.arrival_batch_window_seconds
+    glue_timeout_seconds: int = glue_task_timeout_seconds(DEFAULT_SIZING.glue_timeout_minutes)
     athena_timeout_seconds: int = 30 * 60
-    notifier_timeout_seconds: int = 15 * 60
+    # The notifier's and the run report's tasks: both functions get the notifier's sizing.
+    notifier_timeout_seconds: int = lambda_task_timeout_seconds(DEFAULT_SIZING.notifier_timeout_seconds)
     sdk_timeout_seconds: int = 5 * 60
     crawler_poll_seconds: int = 30
     crawler_max_polls: int = 60
