@@ -2,22 +2,41 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from iam_glue_job import record_job_runs
-from iam_recording import NOTIFIER_TESTS, PLUGIN_NAME, NotifierRecording, RecordedCall, record_notifier_tests
+from iam_recording import PLUGIN_NAME, SOURCES, CodeRecording, RecordedCall, record_tests
 from iam_requests import Stack
 from program_mocks import ACCOUNT_ID, REGION
 from pyspark.sql import SparkSession
+
+# What the simulation evaluated, for the closing summary of the run.
+SUMMARY = pytest.StashKey[str]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     # Recording starts before any test runs; these tests move after the notifier's, whose calls they read.
     if not config.pluginmanager.has_plugin(PLUGIN_NAME):
-        config.pluginmanager.register(NotifierRecording(run_last=Path(__file__).parent), PLUGIN_NAME)
+        config.pluginmanager.register(CodeRecording(run_last=Path(__file__).parent), PLUGIN_NAME)
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    if SUMMARY in config.stash:
+        terminalreporter.write_line(config.stash[SUMMARY])
+
+
+@pytest.fixture(scope="session")
+def simulation_summary(request: pytest.FixtureRequest):
+    """Call with the line to print at the end of the run."""
+
+    def record(line: str) -> None:
+        request.config.stash[SUMMARY] = line
+
+    return record
 
 
 @pytest.fixture(scope="session")
@@ -26,17 +45,29 @@ def stack(deployment) -> Stack:
 
 
 @pytest.fixture(scope="session")
-def notifier_calls(request: pytest.FixtureRequest, tmp_path_factory) -> list[RecordedCall]:
-    """What the notifier called while tests/lambda_ ran: in this session, or in a child run of them."""
+def recorded_calls(request: pytest.FixtureRequest, tmp_path_factory) -> Callable[[str], list[RecordedCall]]:
+    """What a Source's code called while its tests ran: in this session, or in a child run of them."""
     recording = request.config.pluginmanager.get_plugin(PLUGIN_NAME)
-    if recording.complete():
-        return recording.notifier_calls()
-    return record_notifier_tests(tmp_path_factory.mktemp("notifier-recording"))
+
+    @functools.cache
+    def calls_of(name: str) -> list[RecordedCall]:
+        (source,) = [source for source in SOURCES if source.name == name]
+        if recording.complete(source):
+            return recording.calls(source)
+        return record_tests(source, tmp_path_factory.mktemp(f"{name}-recording"))
+
+    return calls_of
+
+
+@pytest.fixture(scope="session")
+def notifier_calls(recorded_calls) -> list[RecordedCall]:
+    return recorded_calls("notifier")
 
 
 @pytest.fixture(scope="session")
 def notifier_testkit():
-    spec = importlib.util.spec_from_file_location("notifier_testkit", NOTIFIER_TESTS / "notifier_testkit.py")
+    (notifier,) = [source for source in SOURCES if source.name == "notifier"]
+    spec = importlib.util.spec_from_file_location("notifier_testkit", notifier.tests / "notifier_testkit.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -84,7 +84,7 @@ class MirroredStorage:
         return self.local.delete_prefix(prefix_uri)
 
     def _put(self, uri: str, text: str) -> None:
-        bucket, key = job._split_s3(uri)
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
         self.setup.put_object(Bucket=bucket, Key=key, Body=text.encode())
 
 
@@ -234,9 +234,11 @@ def _spark_io(zones: dict[str, ZoneMapping], report: dict, before: set[tuple[str
         for zone, key in after - before
         if any(zone == z and key.startswith(prefix) for z, prefix in written_prefixes)
     )
+    # Spark lists a folder and reads its data files; Hadoop's _SUCCESS and hidden files are skipped.
     reads.extend(
         (zone, key)
         for zone, key in after
         if any(zone == z and key.startswith(prefix) for z, prefix in read_prefixes)
+        and not key.rsplit("/", 1)[-1].startswith(("_", "."))
     )
     return SparkIo(tuple(reads), tuple(read_prefixes), tuple(writes), tuple(written_prefixes))

@@ -1,12 +1,13 @@
-"""Records the AWS calls deployed code makes through boto3 (a pytest plugin for the notifier's own tests)."""
+"""Records the AWS calls deployed code makes through boto3 (a pytest plugin for the code's own moto tests)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,11 +17,24 @@ import botocore.client
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
-NOTIFIER_CODE = ROOT / "lambda" / "accreditation_notifier"
-NOTIFIER_TESTS = ROOT / "tests" / "lambda_"
-# Where a subprocess run of the notifier's tests writes what it recorded (see record_notifier_tests).
+# Where a child run of a source's tests writes what it recorded (see record_tests).
 OUTPUT_VARIABLE = "IAM_RECORDING_OUTPUT"
-PLUGIN_NAME = "notifier-recording"
+PLUGIN_NAME = "code-recording"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Deployed code whose boto3 clients are recorded while its own tests run."""
+
+    name: str
+    code: Path
+    tests: Path
+
+
+SOURCES = (
+    Source("notifier", ROOT / "lambda" / "accreditation_notifier", ROOT / "tests" / "lambda_"),
+    Source("report", ROOT / "lambda" / "accreditation_report", ROOT / "tests" / "report"),
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +47,8 @@ class RecordedCall:
     # The error code AWS (here moto) answered with, if any: GetObject's NoSuchKey matters to IAM.
     error_code: str | None
     test: str
+    # Which Source made it ("" when the recorder was attached by hand).
+    source: str = ""
 
 
 def _jsonable(value: Any) -> Any:
@@ -58,17 +74,17 @@ class CallRecorder:
     current_test: str = ""
     _pending: dict[int, dict[str, Any]] = field(default_factory=dict)
 
-    def attach(self, client: Any) -> Any:
-        client.meta.events.register("before-parameter-build", self._before)
+    def attach(self, client: Any, source: str = "") -> Any:
+        client.meta.events.register("before-parameter-build", functools.partial(self._before, source))
         client.meta.events.register("after-call", self._after)
         return client
 
-    def _before(self, params: dict, model: Any, context: dict, **_: Any) -> None:
-        service = model.service_model.signing_name
+    def _before(self, source: str, params: dict, model: Any, context: dict, **_: Any) -> None:
         self._pending[id(context)] = {
-            "service": service,
+            "service": model.service_model.signing_name,
             "operation": model.name,
             "params": _jsonable(params),
+            "source": source,
         }
 
     def _after(self, parsed: dict, model: Any, context: dict, **_: Any) -> None:
@@ -79,15 +95,16 @@ class CallRecorder:
         self.calls.append(RecordedCall(**pending, error_code=error, test=self.current_test))
 
     @contextmanager
-    def clients_created_by(self, code_root: Path) -> Iterator[None]:
-        """Attach to every client that code under `code_root` creates while the block runs."""
+    def clients_created_by(self, code_roots: Mapping[str, Path]) -> Iterator[None]:
+        """Attach to every client that code under one of `code_roots` creates while the block runs."""
         original = botocore.client.ClientCreator.create_client
         recorder = self
 
         def create_client(creator, *args: Any, **kwargs: Any) -> Any:
             client = original(creator, *args, **kwargs)
-            if _called_from(code_root):
-                recorder.attach(client)
+            source = _created_by(code_roots)
+            if source is not None:
+                recorder.attach(client, source)
             return client
 
         botocore.client.ClientCreator.create_client = create_client
@@ -97,46 +114,53 @@ class CallRecorder:
             botocore.client.ClientCreator.create_client = original
 
 
-def _called_from(code_root: Path) -> bool:
-    prefix = str(code_root) + os.sep
+def _created_by(code_roots: Mapping[str, Path]) -> str | None:
+    """The name of the code root one of the calling frames belongs to, if any."""
+    prefixes = {str(root) + os.sep: name for name, root in code_roots.items()}
     frame = sys._getframe(1)
     while frame is not None:
-        if frame.f_code.co_filename.startswith(prefix):
-            return True
+        for prefix, name in prefixes.items():
+            if frame.f_code.co_filename.startswith(prefix):
+                return name
         frame = frame.f_back
-    return False
+    return None
 
 
-# -- pytest plugin: record while the notifier's own moto tests run -----------------------------------------
+# -- pytest plugin: record while the code's own moto tests run --------------------------------------------
 
 
-class NotifierRecording:
-    """Records the notifier's clients during tests/lambda_, in this session or in a child pytest run."""
+class CodeRecording:
+    """Records each Source's clients while its tests run, in this session or in a child pytest run."""
 
     def __init__(self, run_last: Path | None = None) -> None:
         self.recorder = CallRecorder()
-        self.collected: set[str] = set()
-        self.ran: set[str] = set()
+        self.collected: dict[str, set[str]] = {source.name: set() for source in SOURCES}
+        self.ran: dict[str, set[str]] = {source.name: set() for source in SOURCES}
         # Tests under this folder read the recording, so they run after everything else.
         self.run_last = run_last
-        self._recording = self.recorder.clients_created_by(NOTIFIER_CODE)
+        self._recording = self.recorder.clients_created_by({source.name: source.code for source in SOURCES})
 
     @staticmethod
-    def is_notifier_test(item: pytest.Item) -> bool:
-        return Path(str(item.path)).is_relative_to(NOTIFIER_TESTS)
+    def source_of(item: pytest.Item) -> Source | None:
+        path = Path(str(item.path))
+        return next((source for source in SOURCES if path.is_relative_to(source.tests)), None)
 
-    def complete(self) -> bool:
-        """Whether every notifier test module was collected and every collected notifier test ran."""
-        modules = {nodeid.split("::")[0] for nodeid in self.collected}
-        expected = {str(p.relative_to(ROOT)) for p in NOTIFIER_TESTS.glob("test_*.py")}
-        return bool(self.collected) and modules == expected and self.collected == self.ran
+    def complete(self, source: Source) -> bool:
+        """Whether every test module of `source` was collected and every collected test of it ran."""
+        collected = self.collected[source.name]
+        modules = {nodeid.split("::")[0] for nodeid in collected}
+        expected = {str(p.relative_to(ROOT)) for p in source.tests.glob("test_*.py")}
+        return bool(collected) and modules == expected and collected == self.ran[source.name]
 
-    def notifier_calls(self) -> list[RecordedCall]:
-        return [call for call in self.recorder.calls if call.test]
+    def calls(self, source: Source) -> list[RecordedCall]:
+        return [call for call in self.recorder.calls if call.test and call.source == source.name]
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        self.collected = {item.nodeid for item in items if self.is_notifier_test(item)}
+        for item in items:
+            source = self.source_of(item)
+            if source is not None:
+                self.collected[source.name].add(item.nodeid)
         if self.run_last is not None:
             last = [item for item in items if Path(str(item.path)).is_relative_to(self.run_last)]
             items[:] = [item for item in items if item not in last] + last
@@ -144,12 +168,13 @@ class NotifierRecording:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None):
-        self.recorder.current_test = item.nodeid if self.is_notifier_test(item) else ""
+        source = self.source_of(item)
+        self.recorder.current_test = item.nodeid if source else ""
         try:
             return (yield)
         finally:
-            if self.is_notifier_test(item):
-                self.ran.add(item.nodeid)
+            if source is not None:
+                self.ran[source.name].add(item.nodeid)
             self.recorder.current_test = ""
 
     @pytest.hookimpl(trylast=True)
@@ -157,19 +182,25 @@ class NotifierRecording:
         self._recording.__exit__(None, None, None)
         output = os.environ.get(OUTPUT_VARIABLE)
         if output:
-            document = {"complete": self.complete(), "calls": [asdict(c) for c in self.notifier_calls()]}
+            document = {
+                source.name: {
+                    "complete": self.complete(source),
+                    "calls": [asdict(c) for c in self.calls(source)],
+                }
+                for source in SOURCES
+            }
             Path(output).write_text(json.dumps(document))
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Entry point when a child pytest run loads this module with `-p iam_recording`."""
     if os.environ.get(OUTPUT_VARIABLE) and not config.pluginmanager.has_plugin(PLUGIN_NAME):
-        config.pluginmanager.register(NotifierRecording(), PLUGIN_NAME)
+        config.pluginmanager.register(CodeRecording(), PLUGIN_NAME)
 
 
-def record_notifier_tests(tmp_dir: Path) -> list[RecordedCall]:
-    """Run tests/lambda_ in a child pytest with this plugin; what the notifier's clients called."""
-    output = tmp_dir / "notifier_calls.json"
+def record_tests(source: Source, tmp_dir: Path) -> list[RecordedCall]:
+    """Run the tests of `source` in a child pytest with this plugin; what its clients called."""
+    output = tmp_dir / f"{source.name}_calls.json"
     env = {
         **os.environ,
         OUTPUT_VARIABLE: str(output),
@@ -179,10 +210,10 @@ def record_notifier_tests(tmp_dir: Path) -> list[RecordedCall]:
     }
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "iam_recording"]
     finished = subprocess.run(
-        [*command, str(NOTIFIER_TESTS)], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        [*command, str(source.tests)], cwd=ROOT, env=env, capture_output=True, text=True, check=False
     )
-    # A failing notifier test is that test's report; what matters here is that every test ran.
-    assert finished.returncode in (0, 1), f"the notifier's tests did not run:\n{finished.stdout[-4000:]}"
-    document = json.loads(output.read_text())
-    assert document["complete"], "the child run did not run every notifier test"
-    return [RecordedCall(**call) for call in document["calls"]]
+    # A failing test there is that test's report; what matters here is that every test ran.
+    assert finished.returncode in (0, 1), f"the {source.name} tests did not run:\n{finished.stdout[-4000:]}"
+    recorded = json.loads(output.read_text())[source.name]
+    assert recorded["complete"], f"the child run did not run every {source.name} test"
+    return [RecordedCall(**call) for call in recorded["calls"]]

@@ -39,7 +39,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +83,8 @@ class Stack:
     region: str
     outputs: dict
     role_policies: dict[str, dict]
+    # AWS managed policies attached to a role, by their name after `arn:<partition>:iam::aws:policy/`.
+    managed_policies: dict[str, list[str]]
     roles: dict[str, str]
     bucket_keys: dict[str, str | None]
     bucket_policies: dict[str, dict]
@@ -93,6 +95,7 @@ class Stack:
     lambda_environment: dict[str, str]
     state_machine: dict
     glue_job: dict
+    crawler: dict
     log_groups: tuple[str, ...]
     athena_output_location: str
     catalog_key: str | None
@@ -106,16 +109,27 @@ class Stack:
         def load(document: str | dict) -> dict:
             return json.loads(document) if isinstance(document, str) else document
 
-        (function,) = inputs("aws:lambda/function:Function")
+        (function,) = [
+            f
+            for f in inputs("aws:lambda/function:Function")
+            if f["name"] == deployment.outputs["notifier_function_name"]
+        ]
         (job,) = inputs("aws:glue/job:Job")
         (crawler,) = inputs("aws:glue/crawler:Crawler")
+        managed: dict[str, list[str]] = {}
+        for attachment in inputs("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
+            name = attachment["policyArn"].split(":policy/", 1)[1]
+            managed.setdefault(attachment["role"], []).append(name)
         (machine,) = inputs("aws:sfn/stateMachine:StateMachine")
         (schedule,) = inputs("aws:scheduler/schedule:Schedule")
         (workgroup,) = inputs("aws:athena/workgroup:Workgroup")
         raw_arrival = [t for t in inputs("aws:cloudwatch/eventTarget:EventTarget") if "roleArn" in t]
         (arrival,) = raw_arrival
         schedule_target = schedule["target"]
+        functions = {f["name"]: f for f in inputs("aws:lambda/function:Function")}
+        report = functions.get(deployment.outputs.get("report_function_name", ""))
         roles = {
+            **({"report": report["role"]} if report else {}),
             "notifier": function["role"],
             "glue_job": job["roleArn"],
             "crawler": crawler["role"],
@@ -144,6 +158,7 @@ class Stack:
             region=region,
             outputs=deployment.outputs,
             role_policies={r["role"]: load(r["policy"]) for r in inputs("aws:iam/rolePolicy:RolePolicy")},
+            managed_policies=managed,
             roles={kind: arn.rsplit("/", 1)[1] for kind, arn in roles.items()},
             bucket_keys=bucket_keys,
             bucket_policies={
@@ -165,6 +180,7 @@ class Stack:
                 "key": (machine.get("encryptionConfiguration") or {}).get("kmsKeyId"),
             },
             glue_job=job,
+            crawler=crawler,
             log_groups=tuple(r["name"] for r in inputs("aws:cloudwatch/logGroup:LogGroup")),
             athena_output_location=workgroup["configuration"]["resultConfiguration"]["outputLocation"],
             catalog_key=catalog_key,
@@ -512,6 +528,61 @@ class NotifierBinding(Binding):
         return self._bind("table", name)
 
 
+def crawler_requests(stack: Stack) -> list[AccessRequest]:
+    """What a crawl of the curated table roots asks for with the crawler's role.
+
+    The crawler lists and reads every target path, then creates or updates each table and its
+    partitions ("How crawlers work" and "Crawler prerequisites",
+    https://docs.aws.amazon.com/glue/latest/dg/crawler-prereqs.html; a re-crawl updates partitions in
+    batches: glue:BatchUpdatePartition), and writes its logs to the group its security configuration
+    names, associating the key with it ("Encrypting data written by crawlers, jobs, and development
+    endpoints", https://docs.aws.amazon.com/glue/latest/dg/encryption-security-configuration.html).
+    """
+    requests = Requests(stack, stack.roles["crawler"])
+    database = stack.crawler["databaseName"]
+    reason = "crawl of the curated table roots"
+    requests.glue("GetDatabase", database, None, reason)
+    for target in stack.crawler["s3Targets"]:
+        bucket, prefix = _split_s3(target["path"])
+        table = prefix.rstrip("/").rsplit("/", 1)[-1]
+        requests.add("s3:GetBucketLocation", s3_arn(bucket), reason)
+        requests.list_bucket(bucket, prefix, reason)
+        requests.s3_read(
+            bucket, f"{prefix}snapshot_date={SAMPLE_VALUE}/run_id=sample/part-00000.parquet", reason
+        )
+        for operation in (
+            "GetTable",
+            "GetTables",
+            "CreateTable",
+            "UpdateTable",
+            "GetPartitions",
+            "BatchGetPartition",
+            "BatchCreatePartition",
+            "BatchUpdatePartition",
+        ):
+            requests.glue(operation, database, table, reason)
+    for group in stack.log_groups:
+        if group.startswith("/aws-glue/crawlers"):
+            group_arn = stack.arn("logs", f"log-group:{group}")
+            requests.add("logs:AssociateKmsKey", group_arn, f"{reason}: encrypted logs")
+            for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+                requests.add(action, f"{group_arn}:log-stream:{stack.crawler['name']}", f"{reason}: logs")
+    return requests.found
+
+
+@dataclass
+class ReportBinding(Binding):
+    """The run report's tests use one production and one curated bucket; keys keep their layout."""
+
+    stack: Stack
+    test_buckets: Mapping[str, str]
+
+    def bucket(self, name: str) -> str:
+        if name not in self.test_buckets:
+            raise UnmappedCall(f"the report's tests used bucket {name!r}, which stands for nothing deployed")
+        return self.stack.bucket(self.test_buckets[name])
+
+
 def trigger_requests(stack: Stack) -> list[AccessRequest]:
     """The raw-arrival rule and the schedule start the (encrypted) state machine."""
     found: list[AccessRequest] = []
@@ -534,7 +605,3 @@ def distinct(requests: Iterable[AccessRequest]) -> list[AccessRequest]:
     for request in requests:
         seen.setdefault((request.role, request.action, request.resource, request.context), request)
     return list(seen.values())
-
-
-def iter_triples(requests: Iterable[AccessRequest]) -> Iterator[tuple[str, str, str]]:
-    yield from sorted({request.triple for request in requests})

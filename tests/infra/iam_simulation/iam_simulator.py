@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from iam_managed_policies import MANAGED_POLICIES
 from iam_requests import AccessRequest, Stack
 
 SCRIPT = Path(__file__).with_name("simulate.mjs")
@@ -39,11 +40,18 @@ def resource_policy_name(stack: Stack, resource: str) -> str | None:
     return None
 
 
+def identity_policies(stack: Stack, role: str) -> list[str]:
+    """The names of the role's inline policy and of the AWS managed policies attached to it."""
+    inline = [f"identity:{role}"] if role in stack.role_policies else []
+    return inline + [f"managed:{name}" for name in stack.managed_policies.get(role, [])]
+
+
 def simulate(stack: Stack, requests: Sequence[AccessRequest]) -> list[Decision]:
     """One node process evaluates every request; decisions come back in the order of `requests`."""
     node = shutil.which("node")
     assert node, "node is required for the IAM simulation (see README: Node 20 with npm)"
     policies = {f"identity:{role}": document for role, document in stack.role_policies.items()}
+    policies.update({f"managed:{name}": document for name, document in MANAGED_POLICIES.items()})
     policies.update({f"bucket:{name}": document for name, document in stack.bucket_policies.items()})
     policies.update({f"key:{arn}": document for arn, document in stack.key_policies.items()})
     policies.update({f"topic:{arn}": document for arn, document in stack.topic_policies.items()})
@@ -58,9 +66,7 @@ def simulate(stack: Stack, requests: Sequence[AccessRequest]) -> list[Decision]:
                 "accountId": stack.account_id,
                 # Every client of the stack uses TLS (the bucket and topic policies deny anything else).
                 "context": {"aws:SecureTransport": "true", **dict(request.context)},
-                "identityPolicies": [f"identity:{request.role}"]
-                if request.role in stack.role_policies
-                else [],
+                "identityPolicies": identity_policies(stack, request.role),
                 "resourcePolicy": resource_policy_name(stack, request.resource),
             }
             for index, request in enumerate(requests)

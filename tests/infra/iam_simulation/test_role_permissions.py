@@ -1,20 +1,26 @@
 """Every role can do what its code does, and nothing it does not: recorded calls, evaluated by iam-simulate.
 
-The policies are the ones the Pulumi program produces under mocks (identity policies of each role, the
-KMS key policy, the bucket and topic policies); the evaluation is npm @cloud-copilot/iam-simulate, which
-also checks each action and resource ARN against the Service Authorization Reference (iam-data).
+The policies are the ones the Pulumi program produces under mocks (each role's inline policy and the AWS
+managed policy attached to the crawler, the KMS key policy, the bucket and topic policies); the evaluation
+is npm @cloud-copilot/iam-simulate, which also checks each action and resource ARN against the Service
+Authorization Reference (iam-data).
 """
 
 from __future__ import annotations
 
+import ast
+
 import pytest
+from iam_managed_policies import MANAGED_POLICIES
+from iam_recording import ROOT
 from iam_requests import (
     AccessRequest,
     NotifierBinding,
+    ReportBinding,
     Stack,
+    crawler_requests,
     distinct,
     glue_job_requests,
-    iter_triples,
     recorded_requests,
     s3_arn,
     state_machine_requests,
@@ -27,67 +33,112 @@ pytestmark = pytest.mark.spark
 
 def denied_calls_the_code_never_makes(stack: Stack) -> list[AccessRequest]:
     """Controls: each is a plausible mistake, so a policy that allows it would be too broad."""
-    roles = stack.roles
-    key = stack.outputs["kms_key_arn"]
     database = stack.outputs["glue_database"]
+    key = stack.outputs["kms_key_arn"]
+    table = stack.arn("glue", f"table/{database}/facilities")
     execution = stack.state_machine["arn"].replace(":stateMachine:", ":execution:") + ":some-run"
-    results = s3_arn(stack.bucket("athena-results"), "queries/q.csv")
+
+    def obj(zone: str, key: str) -> str:
+        return s3_arn(stack.bucket(zone), key)
+
+    controls = [
+        ("notifier", "s3:DeleteObject", obj("raw", "in/a.ndjson")),
+        ("notifier", "s3:PutObject", obj("production", "latest/x.csv")),
+        ("notifier", "s3:PutObject", obj("athena-results", "queries/q.csv")),
+        ("notifier", "sns:Publish", stack.outputs["status_topic_arn"]),
+        ("notifier", "dynamodb:Scan", stack.arn("dynamodb", "table/other-table")),
+        ("notifier", "kms:ScheduleKeyDeletion", key),
+        ("glue_job", "glue:DeleteDatabase", stack.arn("glue", f"database/{database}")),
+        ("glue_job", "glue:DeleteTable", table),
+        ("glue_job", "s3:PutObject", obj("raw", "in/forged.ndjson")),
+        ("glue_job", "s3:DeleteObject", obj("raw", "in/a.ndjson")),
+        ("glue_job", "s3:PutObject", obj("artifacts", "glue_jobs/x.py")),
+        ("glue_job", "s3:GetObject", obj("production", "latest/x.csv")),
+        ("crawler", "s3:GetObject", obj("raw", "in/a.ndjson")),
+        ("crawler", "s3:PutObject", obj("curated", "facilities/x.parquet")),
+        ("crawler", "s3:DeleteObject", obj("curated", "facilities/x.parquet")),
+        ("state_machine", "s3:DeleteObject", obj("production", "latest/x")),
+        ("state_machine", "s3:PutObject", obj("raw", "in/a.ndjson")),
+        ("state_machine", "glue:DeleteTable", table),
+        ("state_machine", "lambda:UpdateFunctionCode", stack.arn("lambda", "function:other")),
+        ("raw_arrival", "states:StopExecution", execution),
+        ("raw_arrival", "kms:Decrypt", key),
+        ("schedule", "s3:GetObject", obj("raw", "in/a.ndjson")),
+        ("report", "s3:PutObject", obj("production", "as_of=2026-12-01/facility_metrics.csv")),
+        ("report", "s3:DeleteObject", obj("production", "latest/report.html")),
+        ("report", "s3:GetObject", obj("raw", "in/a.ndjson")),
+    ]
     return [
         # The bucket policies refuse plain HTTP even to a role that may read the object.
-        AccessRequest(roles["notifier"], "s3:GetObject", results, (("aws:SecureTransport", "false"),)),
-        AccessRequest(roles["notifier"], "s3:DeleteObject", s3_arn(stack.bucket("raw"), "in/a.ndjson")),
-        AccessRequest(roles["notifier"], "s3:PutObject", s3_arn(stack.bucket("production"), "latest/x.csv")),
         AccessRequest(
-            roles["notifier"], "s3:PutObject", s3_arn(stack.bucket("athena-results"), "queries/q.csv")
+            stack.roles["notifier"],
+            "s3:GetObject",
+            obj("athena-results", "queries/q.csv"),
+            (("aws:SecureTransport", "false"),),
         ),
-        AccessRequest(roles["notifier"], "sns:Publish", stack.outputs["status_topic_arn"]),
-        AccessRequest(roles["notifier"], "dynamodb:Scan", stack.arn("dynamodb", "table/other-table")),
-        AccessRequest(roles["notifier"], "kms:ScheduleKeyDeletion", key),
-        AccessRequest(roles["glue_job"], "glue:DeleteDatabase", stack.arn("glue", f"database/{database}")),
-        AccessRequest(
-            roles["glue_job"], "glue:DeleteTable", stack.arn("glue", f"table/{database}/facilities")
+        *(
+            AccessRequest(stack.roles[kind], action, resource)
+            for kind, action, resource in controls
+            if kind in stack.roles
         ),
-        AccessRequest(roles["glue_job"], "s3:PutObject", s3_arn(stack.bucket("raw"), "in/forged.ndjson")),
-        AccessRequest(roles["glue_job"], "s3:DeleteObject", s3_arn(stack.bucket("raw"), "in/a.ndjson")),
-        AccessRequest(roles["glue_job"], "s3:PutObject", s3_arn(stack.bucket("artifacts"), "glue_jobs/x.py")),
-        AccessRequest(roles["glue_job"], "s3:GetObject", s3_arn(stack.bucket("production"), "latest/x.csv")),
-        AccessRequest(
-            roles["state_machine"], "s3:DeleteObject", s3_arn(stack.bucket("production"), "latest/x")
-        ),
-        AccessRequest(roles["state_machine"], "s3:PutObject", s3_arn(stack.bucket("raw"), "in/a.ndjson")),
-        AccessRequest(
-            roles["state_machine"], "glue:DeleteTable", stack.arn("glue", f"table/{database}/facilities")
-        ),
-        AccessRequest(
-            roles["state_machine"], "lambda:UpdateFunctionCode", stack.arn("lambda", "function:other")
-        ),
-        AccessRequest(roles["raw_arrival"], "states:StopExecution", execution),
-        AccessRequest(roles["raw_arrival"], "kms:Decrypt", key),
-        AccessRequest(roles["schedule"], "s3:GetObject", s3_arn(stack.bucket("raw"), "in/a.ndjson")),
     ]
 
 
+def report_test_buckets() -> dict[str, str]:
+    """The zone each bucket name of the report's handler tests stands for, read from that test module."""
+    module = ast.parse((ROOT / "tests" / "report" / "test_report_handler.py").read_text(encoding="utf-8"))
+    names = {
+        target.id: node.value.value
+        for node in module.body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    return {names["PRODUCTION_BUCKET"]: "production", names["CURATED_BUCKET"]: "curated"}
+
+
 @pytest.fixture(scope="session")
-def required(stack, notifier_calls, notifier_testkit, job_recording) -> list[AccessRequest]:
+def required(stack, notifier_calls, notifier_testkit, recorded_calls, job_recording) -> list[AccessRequest]:
     notifier = recorded_requests(
         stack, stack.roles["notifier"], notifier_calls, NotifierBinding(stack, notifier_testkit)
+    )
+    # The run report joins the simulation with its role (a stack without the report has neither).
+    report = (
+        recorded_requests(
+            stack,
+            stack.roles["report"],
+            recorded_calls("report"),
+            ReportBinding(stack, report_test_buckets()),
+        )
+        if "report" in stack.roles
+        else []
     )
     return distinct(
         [
             *notifier,
+            *report,
             *glue_job_requests(stack, job_recording),
             *state_machine_requests(stack),
+            *crawler_requests(stack),
             *trigger_requests(stack),
         ]
     )
 
 
 @pytest.fixture(scope="session")
-def decisions(stack, required) -> tuple[list[Decision], list[Decision]]:
+def decisions(stack, required, simulation_summary) -> tuple[list[Decision], list[Decision]]:
     """(required, controls): one simulator process for both."""
     controls = denied_calls_the_code_never_makes(stack)
     evaluated = simulate(stack, [*required, *controls])
-    return evaluated[: len(required)], evaluated[len(required) :]
+    needed, checked = evaluated[: len(required)], evaluated[len(required) :]
+    triples = {d.request.triple for d in needed}
+    denied = {d.request.triple for d in needed if not d.allowed}
+    simulation_summary(
+        f"IAM simulation (iam-simulate): {len(triples)} distinct (role, action, resource) triples of "
+        f"{len({role for role, _, _ in triples})} roles, {len(denied)} denied; "
+        f"{sum(not d.allowed for d in checked)} of {len(checked)} calls the code never makes denied"
+    )
+    return needed, checked
 
 
 def test_the_recordings_cover_what_each_piece_of_code_does(notifier_calls, job_recording):
@@ -116,16 +167,21 @@ def test_the_recordings_cover_what_each_piece_of_code_does(notifier_calls, job_r
     assert all(io.writes for io in job_recording.spark_io)
 
 
-def test_every_role_carries_only_the_inline_policy_the_simulation_reads(deployment, stack):
-    # A managed policy attached elsewhere would grant what this simulation cannot see.
-    attached = {
-        r.inputs["role"] for r in deployment.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-    }
-    evaluated = {
-        stack.roles[kind] for kind in ("notifier", "glue_job", "state_machine", "raw_arrival", "schedule")
-    }
-    assert not attached & evaluated
-    assert evaluated <= set(stack.role_policies)
+def test_the_report_recording_covers_its_reads_and_writes(stack, recorded_calls):
+    if "report" not in stack.roles:
+        pytest.skip("this stack has no run report")
+    report = {f"{c.service}:{c.operation}" for c in recorded_calls("report")}
+    assert {"s3:GetObject", "s3:PutObject", "s3:ListObjectsV2"} <= report
+
+
+def test_every_role_of_the_stack_is_simulated_with_every_policy_attached_to_it(deployment, stack):
+    # A role added without its calls here, or a managed policy the simulation cannot read, would go
+    # unproven: add the role's calls (recorded or documented) and the policy's document.
+    roles = {r.inputs["name"] for r in deployment.of_type("aws:iam/role:Role")}
+    assert roles == set(stack.roles.values())
+    assert roles <= set(stack.role_policies)
+    attached = {name for names in stack.managed_policies.values() for name in names}
+    assert attached <= set(MANAGED_POLICIES)
 
 
 def test_every_call_the_code_makes_is_allowed(decisions):
@@ -140,9 +196,6 @@ def test_every_call_the_code_makes_is_allowed(decisions):
         f"{dict(d.request.context)} <- {d.request.reason}"
         for d in denied
     )
-    triples = list(iter_triples(d.request for d in required))
-    roles = sorted({role for role, _, _ in triples})
-    print(f"\nIAM simulation: {len(triples)} distinct (role, action, resource) triples allowed for {roles}")
 
 
 def test_calls_the_code_never_makes_are_denied(decisions):
