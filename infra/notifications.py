@@ -22,6 +22,7 @@ from infra.config import (
     NotifierSettings,
 )
 from infra.roles import service_role
+from pipeline.layout import NOTIFIER_RESULTS_PREFIX
 from pipeline.settings import AlertPolicy
 
 TYPE_TOKEN = "healthcare:index:Notifications"
@@ -37,7 +38,7 @@ VENDORED_MODULES = (
     *("pygal", "importlib_metadata", "zipp", "lazy_importer"),
 )
 # Where the notifier writes accreditation_alerts.csv inside the athena-results bucket.
-ALERTS_PREFIX = "notifier/"
+ALERTS_PREFIX = NOTIFIER_RESULTS_PREFIX
 IDEMPOTENCY_KEY = "id"
 IDEMPOTENCY_TTL_ATTRIBUTE = "expiration"
 TIER_FILTER_POLICY = {"scope": ["all"]}

@@ -27,6 +27,8 @@ def production_prefix(as_of: str) -> str:
 
 
 LATEST_PREFIX = "latest/"
+# Where the notifier writes its CSVs in the athena-results zone, one folder per run id below it.
+NOTIFIER_RESULTS_PREFIX = "notifier/"
 
 
 @dataclass(frozen=True)
