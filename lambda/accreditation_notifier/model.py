@@ -64,7 +64,8 @@ class DigestInProgressError(NotifierError):
     """Another invocation is publishing the same digest right now; retry later."""
 
 
-def _calendar_date(text: str) -> dt.date | None:
+def calendar_date(text: str) -> dt.date | None:
+    """A real YYYY-MM-DD date, or None."""
     if not _ISO_DATE.fullmatch(text):
         return None
     try:
@@ -105,7 +106,7 @@ class NotifierRequest:
                 values[name] = value.strip()
         as_of: dt.date | None = None
         if "as_of" in values:
-            as_of = _calendar_date(values["as_of"])
+            as_of = calendar_date(values["as_of"])
             if as_of is None:
                 problems.append(f"as_of: must be a calendar date YYYY-MM-DD, got {values['as_of']!r}")
         if problems:

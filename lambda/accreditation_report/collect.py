@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 from accreditation_report.model import (
     ALERT_TIERS,
     ALERTS_COLUMNS,
-    ALERTS_FILE,
+    ALERTS_FILE_NAME,
     CHANGE_ESCALATED,
     CHANGE_NEW,
     CHANGE_NEWLY_LAPSED,
@@ -23,11 +23,11 @@ from accreditation_report.model import (
     EXPIRING_FILE,
     HIGH,
     LAPSED,
-    LAPSED_FILE,
+    LAPSED_FILE_NAME,
     MEDIUM,
     RESOLVED_COLUMNS,
     RESOLVED_ENTRIES,
-    RESOLVED_FILE,
+    RESOLVED_FILE_NAME,
     RESULT_COLUMNS,
     STATE_ROWS,
     STATES_COLUMNS,
@@ -332,9 +332,9 @@ def collect_report_inputs(
     """Read each result file of the run's production folder once and keep what the report shows."""
     policy = policy or ReportPolicy()
     folder = request.production_location
-    alerts = _tally_alerts(reader, folder + ALERTS_FILE)
-    lapsed = _count_rows(reader, folder + LAPSED_FILE)
-    resolved, by_resolution = _resolved(reader, folder + RESOLVED_FILE)
+    alerts = _tally_alerts(reader, folder + ALERTS_FILE_NAME)
+    lapsed = _count_rows(reader, folder + LAPSED_FILE_NAME)
+    resolved, by_resolution = _resolved(reader, folder + RESOLVED_FILE_NAME)
     weeks, expiring = _weekly_buckets(reader, folder + EXPIRING_FILE, request.as_of, policy)
     states, facilities, accredited = _states(reader, folder + STATES_FILE)
     tiers = alerts.tier_counts()

@@ -3,59 +3,44 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TextIO, TypeVar
 
-CRITICAL = "critical"
-HIGH = "high"
-MEDIUM = "medium"
+# The files the report reads are the notifier's and the queries' outputs: their names, columns and
+# values come from the notifier package, which ships in the same zip, so the two cannot drift apart
+# (the `X as X` form re-exports them to the report's own modules).
+from accreditation_notifier.changes import AS_OF_FOLDER_PREFIX as AS_OF_FOLDER_PREFIX
+from accreditation_notifier.changes import CHANGES as CHANGES
+from accreditation_notifier.changes import ESCALATED as CHANGE_ESCALATED
+from accreditation_notifier.changes import LAPSED as LAPSED
+from accreditation_notifier.changes import NEW as CHANGE_NEW
+from accreditation_notifier.changes import NEWLY_LAPSED as CHANGE_NEWLY_LAPSED
+from accreditation_notifier.changes import RESOLVED_COLUMNS as RESOLVED_COLUMNS
+from accreditation_notifier.model import ALERTS_FILE_NAME as ALERTS_FILE_NAME
+from accreditation_notifier.model import CRITICAL as CRITICAL
+from accreditation_notifier.model import HIGH as HIGH
+from accreditation_notifier.model import LAPSED_FILE_NAME as LAPSED_FILE_NAME
+from accreditation_notifier.model import MEDIUM as MEDIUM
+from accreditation_notifier.model import PRIORITIES as ALERT_TIERS
+from accreditation_notifier.model import RESOLVED_FILE_NAME as RESOLVED_FILE_NAME
+from accreditation_notifier.model import RESULT_COLUMNS as RESULT_COLUMNS
+from accreditation_notifier.model import calendar_date as parse_date
+
 LATER = "later"
-LAPSED = "lapsed"
-ALERT_TIERS: tuple[str, ...] = (CRITICAL, HIGH, MEDIUM)
 # The stage-2 window is split into the alert tiers plus what expires after the last of them.
 WINDOW_TIERS: tuple[str, ...] = (*ALERT_TIERS, LATER)
 
-# Values of the alerts CSV's `change` column.
-CHANGE_NEW = "new"
-CHANGE_ESCALATED = "escalated"
-CHANGE_NEWLY_LAPSED = "newly_lapsed"
-CHANGES: tuple[str, ...] = (CHANGE_NEW, CHANGE_ESCALATED, CHANGE_NEWLY_LAPSED)
-
-# Files of one run's production folder (as_of=YYYY-MM-DD/) that the report reads or writes.
-ALERTS_FILE = "accreditation_alerts.csv"
-RESOLVED_FILE = "resolved_accreditations.csv"
+# Files of one run's production folder (as_of=YYYY-MM-DD/) that the report reads or writes, beyond the
+# notifier's.
 EXPIRING_FILE = "expiring_accreditations.csv"
-LAPSED_FILE = "lapsed_accreditations.csv"
 STATES_FILE = "facilities_by_state.csv"
 REPORT_FILE = "report.html"
 REPORT_DATA_FILE = "report_data.json"
-AS_OF_FOLDER_PREFIX = "as_of="
 
-RESULT_COLUMNS: tuple[str, ...] = (
-    "facility_id",
-    "facility_name",
-    "state",
-    "accreditation_body",
-    "accreditation_id",
-    "valid_until",
-    "days_until_expiry",
-)
 # `change` is read when present: alerts written before change-aware digests have no such column.
 ALERTS_COLUMNS: tuple[str, ...] = (*RESULT_COLUMNS, "priority")
-RESOLVED_COLUMNS: tuple[str, ...] = (
-    "facility_id",
-    "facility_name",
-    "state",
-    "accreditation_body",
-    "accreditation_id",
-    "valid_until",
-    "previous_priority",
-    "resolution",
-    "detail",
-)
 STATES_COLUMNS: tuple[str, ...] = ("state", "facility_count", "accredited_facility_count")
 
 # How much of each list the report keeps: it shows aggregates and the top of each list, never every row.
@@ -89,19 +74,6 @@ class MalformedReportInputError(ReportError):
 
 
 T = TypeVar("T")
-
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def parse_date(text: str) -> dt.date | None:
-    """A real YYYY-MM-DD date, or None."""
-    if not _ISO_DATE.fullmatch(text):
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        return None
-
 
 @dataclass(frozen=True)
 class ReportPolicy:

@@ -56,7 +56,10 @@ def test_the_zip_content_alone_builds_a_report(tmp_path):
             shutil.copytree(root, staged / root.name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(root, staged)
-    shutil.copytree(LAMBDA_DIR / REPORT_PACKAGE, staged / REPORT_PACKAGE)
+    # The zip holds every package of lambda/ (the report reads the notifier's file contract).
+    for package in LAMBDA_DIR.iterdir():
+        if package.is_dir() and not package.name.startswith((".", "__")):
+            shutil.copytree(package, staged / package.name, ignore=shutil.ignore_patterns("__pycache__"))
     out = copy_fixture(tmp_path)
     event = local_event(out)
     script = f"""
