@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -66,11 +67,17 @@ def notifier_calls(recorded_calls) -> list[RecordedCall]:
 
 @pytest.fixture(scope="session")
 def notifier_testkit():
-    (notifier,) = [source for source in SOURCES if source.name == "notifier"]
-    spec = importlib.util.spec_from_file_location("notifier_testkit", notifier.tests / "notifier_testkit.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The notifier tests' names for their moto resources (their module, imported once per session)."""
+    if "notifier_testkit" not in sys.modules:
+        (notifier,) = [source for source in SOURCES if source.name == "notifier"]
+        spec = importlib.util.spec_from_file_location(
+            "notifier_testkit", notifier.tests / "notifier_testkit.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        # Registered before it runs: its dataclasses look their module up by name.
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+    return sys.modules["notifier_testkit"]
 
 
 @pytest.fixture(scope="session")
