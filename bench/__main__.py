@@ -27,7 +27,10 @@ from bench.end_to_end import (
     stage_spreads,
 )
 from bench.glue_transform import RESULT_PREFIX as GLUE_RESULT_PREFIX
-from pipeline.cost import MIB, Deployment, Measurements, compare, cost_rows, ordinary_day_transitions, verdict
+from pipeline.cost.model import Deployment, Measurements, compare
+from pipeline.cost.prices import MIB
+from pipeline.cost.report import cost_rows, verdict
+from pipeline.cost.transitions import ordinary_day_transitions
 from pipeline.generate import write_facilities
 
 ANCHOR = "2026-12-01"  # valid_until dates spread around it; the first run of each size uses it as as-of

@@ -11,7 +11,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.optimizer.scope import traverse_scope
 
-from pipeline.cost import athena_billed_bytes
+from pipeline.cost.prices import athena_billed_bytes
 from pipeline.sql_files import load_sql
 from pipeline.stages import QUERY_STAGES
 

@@ -13,7 +13,7 @@ from bench.athena_bytes import (
     referenced_columns,
     scanned_bytes,
 )
-from pipeline.cost import MIB
+from pipeline.cost.prices import MIB
 
 ROWS = 1000
 COLUMNS = ["facility_id", "state", "employee_count", "services", "accreditations", "snapshot_date"]

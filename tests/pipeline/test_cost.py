@@ -8,22 +8,10 @@ from dataclasses import asdict
 
 import pytest
 
-from pipeline.cost import (
-    ATHENA,
-    GLUE_JOB,
-    LAMBDA,
-    MIB,
-    STEP_FUNCTIONS,
-    TIB,
-    Measurements,
-    athena_billed_bytes,
-    compare,
-    crawler_run_dollars,
-    glue_billed_dpu_seconds,
-    ordinary_day_transitions,
-    run,
-    transitions_to,
-)
+from pipeline.cost.command import run
+from pipeline.cost.model import ATHENA, GLUE_JOB, LAMBDA, STEP_FUNCTIONS, Deployment, Measurements, compare
+from pipeline.cost.prices import MIB, TIB, athena_billed_bytes, crawler_run_dollars, glue_billed_dpu_seconds
+from pipeline.cost.transitions import ordinary_day_transitions, transitions_to
 from pipeline.errors import UsageError
 
 MEASUREMENTS = Measurements(
@@ -148,7 +136,6 @@ def test_command_prints_a_table_and_rejects_missing_measurements(tmp_path, capsy
 def test_the_priced_deployment_is_the_one_infra_deploys_by_default():
     # pipeline/ cannot import infra/ at run time; this test keeps the two defaults from drifting apart.
     from infra.config import GlueJobSettings, NotifierSettings
-    from pipeline.cost import Deployment
 
     assert Deployment().glue_workers == GlueJobSettings().number_of_workers
     assert Deployment().notifier_memory_mb == NotifierSettings().memory_mb
