@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from bench.__main__ import GlueRun, glue_results
 from bench.glue_transform import RESULT_PREFIX, count_lines
+from bench.steps import GlueRun, glue_results
 
 
 def test_the_orchestrator_reads_every_timed_run_of_each_feed_in_order():
