@@ -26,7 +26,7 @@ from pyspark.sql import types as T
 from glue_jobs import curate_facilities as job
 from pipeline.generate import write_facilities
 
-# Printed before each measured run's JSON, for the orchestrator (bench/__main__.py) to pick up.
+# Printed before each measured run's JSON, for the orchestrator (bench/steps.py) to pick up.
 RESULT_PREFIX = "glue-bench-result "
 WARM_UP_FACILITIES = 2_000
 
