@@ -10,6 +10,7 @@ from infra.monitoring import Monitoring, MonitoringArgs
 from infra.notifications import Notifications, NotificationsArgs
 from infra.orchestration import Orchestration, OrchestrationArgs
 from infra.reporting import Reporting, ReportingArgs
+from infra.stack import StackContext
 from infra.storage import ARTIFACTS, Storage, StorageArgs
 from pipeline import layout
 
@@ -30,20 +31,24 @@ storage = Storage(
     ),
 )
 
+stack = StackContext(
+    resource_prefix=prefix,
+    account_id=account_id,
+    region=settings.region,
+    partition=partition,
+    kms_key_arn=storage.kms_key_arn,
+    log_retention_days=settings.retention.log_days,
+)
+zones = storage.zones
+
 catalog = Catalog(
     prefix,
     CatalogArgs(
-        resource_prefix=prefix,
+        stack=stack,
         database_name=settings.glue_database_name,
         workgroup_name=settings.athena_workgroup_name,
-        account_id=account_id,
-        region=settings.region,
-        partition=partition,
-        kms_key_arn=storage.kms_key_arn,
-        curated_bucket_name=storage.bucket_names[layout.CURATED],
-        curated_bucket_arn=storage.bucket_arns[layout.CURATED],
-        athena_results_bucket_name=storage.bucket_names[layout.ATHENA_RESULTS],
-        log_retention_days=settings.retention.log_days,
+        curated=zones[layout.CURATED],
+        athena_results=zones[layout.ATHENA_RESULTS],
         athena_bytes_scanned_cutoff=settings.athena_bytes_scanned_cutoff,
         manage_catalog_encryption=settings.manage_catalog_encryption,
         force_destroy=settings.force_destroy_data,
@@ -58,14 +63,14 @@ etl = Etl(
         region=settings.region,
         partition=partition,
         kms_key_arn=storage.kms_key_arn,
-        raw_location=storage.location(layout.RAW),
-        curated_location=storage.location(layout.CURATED),
-        quarantine_location=storage.location(layout.QUARANTINE),
-        raw_bucket_arn=storage.bucket_arns[layout.RAW],
-        curated_bucket_arn=storage.bucket_arns[layout.CURATED],
-        quarantine_bucket_arn=storage.bucket_arns[layout.QUARANTINE],
-        artifacts_bucket_name=storage.bucket_names[ARTIFACTS],
-        artifacts_bucket_arn=storage.bucket_arns[ARTIFACTS],
+        raw_location=zones[layout.RAW].location,
+        curated_location=zones[layout.CURATED].location,
+        quarantine_location=zones[layout.QUARANTINE].location,
+        raw_bucket_arn=zones[layout.RAW].arn,
+        curated_bucket_arn=zones[layout.CURATED].arn,
+        quarantine_bucket_arn=zones[layout.QUARANTINE].arn,
+        artifacts_bucket_name=zones[ARTIFACTS].name,
+        artifacts_bucket_arn=zones[ARTIFACTS].arn,
         database_name=catalog.database_name,
         security_configuration_name=catalog.security_configuration_name,
         max_rejected_ratio=settings.curation_policy.max_rejected_ratio,
@@ -80,8 +85,8 @@ notifications = Notifications(
         resource_prefix=prefix,
         account_id=account_id,
         kms_key_arn=storage.kms_key_arn,
-        athena_results_bucket_arn=storage.bucket_arns[layout.ATHENA_RESULTS],
-        production_bucket_arn=storage.bucket_arns[layout.PRODUCTION],
+        athena_results_bucket_arn=zones[layout.ATHENA_RESULTS].arn,
+        production_bucket_arn=zones[layout.PRODUCTION].arn,
         subscriptions=settings.subscriptions,
         state_digest_states=settings.state_digest_states,
         alert_policy=settings.alert_policy,
@@ -95,38 +100,16 @@ reporting = Reporting(
     ReportingArgs(
         resource_prefix=prefix,
         kms_key_arn=storage.kms_key_arn,
-        production_bucket_arn=storage.bucket_arns[layout.PRODUCTION],
-        curated_bucket_arn=storage.bucket_arns[layout.CURATED],
+        production_bucket_arn=zones[layout.PRODUCTION].arn,
+        curated_bucket_arn=zones[layout.CURATED].arn,
         alert_policy=settings.alert_policy,
         function=settings.notifier,
         log_retention_days=settings.retention.log_days,
     ),
 )
 
-# What the rest of the program (orchestration included) needs from the data plane, in one place.
-pipeline_outputs = {
-    "account_id": account_id,
-    "partition": partition,
-    "region": settings.region,
-    "kms_key_arn": storage.kms_key_arn,
-    "bucket_names": storage.bucket_names,
-    "bucket_arns": storage.bucket_arns,
-    "glue_job_name": etl.job_name,
-    "glue_job_arn": etl.job_arn,
-    "crawler_name": catalog.crawler_name,
-    "crawler_arn": catalog.crawler_arn,
-    "database_name": catalog.database_name,
-    "workgroup_name": catalog.workgroup_name,
-    "workgroup_arn": catalog.workgroup_arn,
-    "athena_output_location": catalog.athena_output_location,
-    "notifier_function_name": notifications.notifier_function_name,
-    "notifier_function_arn": notifications.notifier_function_arn,
-    "topic_arns": notifications.topic_arns,
-    "idempotency_table_name": notifications.idempotency_table_name,
-}
-
 stack_outputs: dict[str, pulumi.Input] = {
-    **{f"{zone.replace('-', '_')}_bucket": name for zone, name in storage.bucket_names.items()},
+    **{f"{zone.replace('-', '_')}_bucket": ref.name for zone, ref in zones.items()},
     "glue_job_name": etl.job_name,
     "glue_script_location": etl.script_location,
     "crawler_name": catalog.crawler_name,
@@ -151,10 +134,10 @@ orchestration = Orchestration(
         crawler_name=catalog.crawler_name,
         database_name=catalog.database_name,
         workgroup_name=catalog.workgroup_name,
-        raw_bucket_name=storage.bucket_names[layout.RAW],
-        curated_bucket_name=storage.bucket_names[layout.CURATED],
-        athena_results_bucket_name=storage.bucket_names[layout.ATHENA_RESULTS],
-        production_bucket_name=storage.bucket_names[layout.PRODUCTION],
+        raw_bucket_name=zones[layout.RAW].name,
+        curated_bucket_name=zones[layout.CURATED].name,
+        athena_results_bucket_name=zones[layout.ATHENA_RESULTS].name,
+        production_bucket_name=zones[layout.PRODUCTION].name,
         notifier_function_arn=notifications.notifier_function_arn,
         report_function_arn=reporting.report_function_arn,
         status_topic_arn=notifications.status_topic_arn,

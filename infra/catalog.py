@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from infra import policies
 from infra.roles import service_role
+from infra.stack import StackContext, ZoneRef
 from pipeline import layout
 from pipeline.sql_files import load_sql
 from pipeline.stages import QUERY_STAGES
@@ -31,17 +32,11 @@ CRAWLER_CONFIGURATION = {
 
 @dataclass
 class CatalogArgs:
-    resource_prefix: str
+    stack: StackContext
     database_name: str
     workgroup_name: str
-    account_id: pulumi.Input[str]
-    region: str
-    partition: pulumi.Input[str]
-    kms_key_arn: pulumi.Input[str]
-    curated_bucket_name: pulumi.Input[str]
-    curated_bucket_arn: pulumi.Input[str]
-    athena_results_bucket_name: pulumi.Input[str]
-    log_retention_days: int
+    curated: ZoneRef
+    athena_results: ZoneRef
     athena_bytes_scanned_cutoff: int
     manage_catalog_encryption: bool
     force_destroy: bool
@@ -56,33 +51,50 @@ class Catalog(pulumi.ComponentResource):
     database_name: pulumi.Output[str]
     security_configuration_name: pulumi.Output[str]
     crawler_name: pulumi.Output[str]
-    crawler_arn: pulumi.Output[str]
     workgroup_name: pulumi.Output[str]
-    workgroup_arn: pulumi.Output[str]
-    athena_output_location: pulumi.Output[str]
 
     def __init__(self, name: str, args: CatalogArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-
+        stack = args.stack
         database = aws.glue.CatalogDatabase(
             f"{name}-database",
             name=args.database_name,
-            description=f"{args.resource_prefix}: curated accreditation tables",
-            opts=child,
+            description=f"{stack.resource_prefix}: curated accreditation tables",
+            opts=pulumi.ResourceOptions(parent=self),
         )
+        security_configuration = self._encryption(name, args)
+        crawler = self._crawler(name, args, database, security_configuration)
+        workgroup = self._workgroup(name, args, database)
+
+        self.database_name = database.name
+        self.security_configuration_name = security_configuration.name
+        self.crawler_name = crawler.name
+        self.workgroup_name = workgroup.name
+        self.register_outputs(
+            {
+                "database_name": self.database_name,
+                "security_configuration_name": self.security_configuration_name,
+                "crawler_name": self.crawler_name,
+                "workgroup_name": self.workgroup_name,
+            }
+        )
+
+    def _encryption(self, name: str, args: CatalogArgs) -> aws.glue.SecurityConfiguration:
+        """The Glue security configuration and, when this stack manages it, the catalog's encryption."""
+        child = pulumi.ResourceOptions(parent=self)
+        key_arn = args.stack.kms_key_arn
         security_configuration = aws.glue.SecurityConfiguration(
             f"{name}-security-configuration",
-            name=f"{args.resource_prefix}-glue",
+            name=f"{args.stack.resource_prefix}-glue",
             encryption_configuration={
-                "s3_encryption": {"s3_encryption_mode": "SSE-KMS", "kms_key_arn": args.kms_key_arn},
+                "s3_encryption": {"s3_encryption_mode": "SSE-KMS", "kms_key_arn": key_arn},
                 "cloudwatch_encryption": {
                     "cloudwatch_encryption_mode": "SSE-KMS",
-                    "kms_key_arn": args.kms_key_arn,
+                    "kms_key_arn": key_arn,
                 },
                 "job_bookmarks_encryption": {
                     "job_bookmarks_encryption_mode": "CSE-KMS",
-                    "kms_key_arn": args.kms_key_arn,
+                    "kms_key_arn": key_arn,
                 },
             },
             opts=child,
@@ -94,27 +106,36 @@ class Catalog(pulumi.ComponentResource):
                 data_catalog_encryption_settings={
                     "encryption_at_rest": {
                         "catalog_encryption_mode": "SSE-KMS",
-                        "sse_aws_kms_key_id": args.kms_key_arn,
+                        "sse_aws_kms_key_id": key_arn,
                     },
                     "connection_password_encryption": {
                         "return_connection_password_encrypted": True,
-                        "aws_kms_key_id": args.kms_key_arn,
+                        "aws_kms_key_id": key_arn,
                     },
                 },
                 opts=child,
             )
+        return security_configuration
 
-        crawler_role_name = f"{args.resource_prefix}-crawler"
+    def _crawler(
+        self,
+        name: str,
+        args: CatalogArgs,
+        database: aws.glue.CatalogDatabase,
+        security_configuration: aws.glue.SecurityConfiguration,
+    ) -> aws.glue.Crawler:
+        """The crawler of the curated tables, its role and its encrypted log group."""
+        child = pulumi.ResourceOptions(parent=self)
+        stack = args.stack
+        crawler_role_name = f"{stack.resource_prefix}-crawler"
         crawler_document = pulumi.Output.all(
-            args.partition, args.account_id, args.curated_bucket_arn, args.kms_key_arn
+            partition=stack.partition,
+            account_id=stack.account_id,
+            curated_bucket_arn=args.curated.arn,
+            kms_key_arn=stack.kms_key_arn,
         ).apply(
             lambda values: policies.crawler_policy(
-                partition=values[0],
-                region=args.region,
-                account_id=values[1],
-                curated_bucket_arn=values[2],
-                table_prefixes=TABLE_PREFIXES,
-                kms_key_arn=values[3],
+                **values, region=stack.region, table_prefixes=TABLE_PREFIXES
             )
         )
         crawler_role = service_role(
@@ -123,7 +144,7 @@ class Catalog(pulumi.ComponentResource):
             service="glue.amazonaws.com",
             policy_json=pulumi.Output.json_dumps(crawler_document),
             managed_policy_arns=[
-                pulumi.Output.from_input(args.partition).apply(
+                pulumi.Output.from_input(stack.partition).apply(
                     lambda partition: policies.aws_managed_policy_arn(
                         partition, policies.CRAWLER_MANAGED_POLICY
                     )
@@ -133,20 +154,19 @@ class Catalog(pulumi.ComponentResource):
         )
         crawler_log_group = aws.cloudwatch.LogGroup(
             f"{name}-crawler-logs",
-            name=crawler_log_group_name(crawler_role_name, f"{args.resource_prefix}-glue"),
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.kms_key_arn,
+            name=crawler_log_group_name(crawler_role_name, f"{stack.resource_prefix}-glue"),
+            retention_in_days=stack.log_retention_days,
+            kms_key_id=stack.kms_key_arn,
             opts=child,
         )
-        crawler = aws.glue.Crawler(
+        return aws.glue.Crawler(
             f"{name}-crawler",
-            name=f"{args.resource_prefix}-curated",
+            name=f"{stack.resource_prefix}-curated",
             database_name=database.name,
             role=crawler_role.role.arn,
             security_configuration=security_configuration.name,
             s3_targets=[
-                {"path": pulumi.Output.concat("s3://", args.curated_bucket_name, "/", prefix)}
-                for prefix in TABLE_PREFIXES
+                {"path": pulumi.Output.concat(args.curated.location, prefix)} for prefix in TABLE_PREFIXES
             ],
             schema_change_policy={"update_behavior": "UPDATE_IN_DATABASE", "delete_behavior": "LOG"},
             # The state machine runs the crawler only on a first run or a schema change: crawl it all then.
@@ -158,13 +178,16 @@ class Catalog(pulumi.ComponentResource):
             ),
         )
 
-        output_location = pulumi.Output.concat(
-            "s3://", args.athena_results_bucket_name, "/", ATHENA_OUTPUT_PREFIX
-        )
+    def _workgroup(
+        self, name: str, args: CatalogArgs, database: aws.glue.CatalogDatabase
+    ) -> aws.athena.Workgroup:
+        """The Athena workgroup and one saved query per stage."""
+        child = pulumi.ResourceOptions(parent=self)
+        stack = args.stack
         workgroup = aws.athena.Workgroup(
             f"{name}-workgroup",
             name=args.workgroup_name,
-            description=f"{args.resource_prefix}: accreditation stage queries",
+            description=f"{stack.resource_prefix}: accreditation stage queries",
             state="ENABLED",
             force_destroy=args.force_destroy,
             configuration={
@@ -173,10 +196,12 @@ class Catalog(pulumi.ComponentResource):
                 "bytes_scanned_cutoff_per_query": args.athena_bytes_scanned_cutoff,
                 "engine_version": {"selected_engine_version": ATHENA_ENGINE_VERSION},
                 "result_configuration": {
-                    "output_location": output_location,
+                    "output_location": pulumi.Output.concat(
+                        args.athena_results.location, ATHENA_OUTPUT_PREFIX
+                    ),
                     "encryption_configuration": {
                         "encryption_option": "SSE_KMS",
-                        "kms_key_arn": args.kms_key_arn,
+                        "kms_key_arn": stack.kms_key_arn,
                     },
                 },
             },
@@ -185,30 +210,11 @@ class Catalog(pulumi.ComponentResource):
         for stage in QUERY_STAGES:
             aws.athena.NamedQuery(
                 f"{name}-{stage.name.replace('_', '-')}",
-                name=f"{args.resource_prefix}-{stage.name}",
+                name=f"{stack.resource_prefix}-{stage.name}",
                 description=f"{stage.title}. Parameters in order: {', '.join(stage.parameters)}",
                 database=database.name,
                 workgroup=workgroup.name,
                 query=load_sql(stage.sql_file),
                 opts=child,
             )
-
-        self.database_name = database.name
-        self.security_configuration_name = security_configuration.name
-        self.crawler_name = crawler.name
-        self.crawler_arn = crawler.arn
-        self.crawler_role_arn = crawler_role.role.arn
-        self.workgroup_name = workgroup.name
-        self.workgroup_arn = workgroup.arn
-        self.athena_output_location = output_location
-        self.register_outputs(
-            {
-                "database_name": self.database_name,
-                "security_configuration_name": self.security_configuration_name,
-                "crawler_name": self.crawler_name,
-                "crawler_arn": self.crawler_arn,
-                "workgroup_name": self.workgroup_name,
-                "workgroup_arn": self.workgroup_arn,
-                "athena_output_location": self.athena_output_location,
-            }
-        )
+        return workgroup

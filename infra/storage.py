@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from infra import policies
 from infra.config import RetentionSettings
+from infra.stack import ZoneRef
 from pipeline import layout
 
 TYPE_TOKEN = "healthcare:index:Storage"
@@ -82,20 +83,48 @@ class Storage(pulumi.ComponentResource):
     """Buckets are `<prefix>-<stack>-<zone>-<account>`: lowercase, globally unique, stack-scoped."""
 
     kms_key_arn: pulumi.Output[str]
-    kms_key_id: pulumi.Output[str]
-    bucket_names: dict[str, pulumi.Output[str]]
-    bucket_arns: dict[str, pulumi.Output[str]]
+    zones: dict[str, ZoneRef]
 
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        self._buckets: dict[str, aws.s3.Bucket] = {}
+        self._public_access_blocks: dict[str, aws.s3.BucketPublicAccessBlock] = {}
+        self._kms_key = self._data_key(name, args)
+        self._zone_buckets(name, args)
+        # Object-created events of the raw zone go to EventBridge, where orchestration picks them up.
+        aws.s3.BucketNotification(
+            f"{name}-{layout.RAW}-eventbridge",
+            bucket=self._buckets[layout.RAW].id,
+            eventbridge=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
-        key_policy = pulumi.Output.all(args.partition, args.account_id).apply(
+        self.kms_key_arn = self._kms_key.arn
+        self.zones = {
+            zone: ZoneRef(
+                name=bucket.bucket,
+                arn=bucket.arn,
+                # With the trailing slash the Glue job arguments expect.
+                location=pulumi.Output.concat("s3://", bucket.bucket, "/"),
+            )
+            for zone, bucket in self._buckets.items()
+        }
+        self.register_outputs(
+            {
+                "kms_key_arn": self.kms_key_arn,
+                "bucket_names": {zone: ref.name for zone, ref in self.zones.items()},
+                "bucket_arns": {zone: ref.arn for zone, ref in self.zones.items()},
+            }
+        )
+
+    def _data_key(self, name: str, args: StorageArgs) -> aws.kms.Key:
+        child = pulumi.ResourceOptions(parent=self)
+        key_policy = pulumi.Output.all(partition=args.partition, account_id=args.account_id).apply(
             lambda values: policies.data_key_policy(
-                partition=values[0], region=args.region, account_id=values[1]
+                partition=values["partition"], region=args.region, account_id=values["account_id"]
             )
         )
-        self.kms_key = aws.kms.Key(
+        key = aws.kms.Key(
             f"{name}-data-key",
             description=f"{args.resource_prefix}: data plane (S3, Glue, Athena, SNS, DynamoDB, logs)",
             enable_key_rotation=True,
@@ -106,14 +135,13 @@ class Storage(pulumi.ComponentResource):
         aws.kms.Alias(
             f"{name}-data-key-alias",
             name=f"alias/{args.resource_prefix}-data",
-            target_key_id=self.kms_key.key_id,
+            target_key_id=key.key_id,
             opts=child,
         )
-        self.kms_key_arn = self.kms_key.arn
-        self.kms_key_id = self.kms_key.key_id
+        return key
 
-        self.buckets: dict[str, aws.s3.Bucket] = {}
-        self._public_access_blocks: dict[str, aws.s3.BucketPublicAccessBlock] = {}
+    def _zone_buckets(self, name: str, args: StorageArgs) -> None:
+        """The access-log bucket, then one bucket per zone and the artifacts bucket, each logging to it."""
         access_logs = self._bucket(name, ACCESS_LOGS, args, sse_kms=False)
         for zone in (*layout.ZONES, ARTIFACTS):
             bucket = self._bucket(name, zone, args, sse_kms=True)
@@ -122,37 +150,13 @@ class Storage(pulumi.ComponentResource):
                 bucket=bucket.id,
                 target_bucket=access_logs.id,
                 target_prefix=f"{zone}/",
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
-        source_arns = [self.buckets[zone].arn for zone in (*layout.ZONES, ARTIFACTS)]
-        access_log_policy = pulumi.Output.all(access_logs.arn, args.account_id, *source_arns).apply(
-            lambda values: policies.access_log_bucket_policy(
-                log_bucket_arn=values[0], account_id=values[1], source_bucket_arns=values[2:]
-            )
-        )
+        source_arns = [self._buckets[zone].arn for zone in (*layout.ZONES, ARTIFACTS)]
+        access_log_policy = pulumi.Output.all(
+            log_bucket_arn=access_logs.arn, account_id=args.account_id, source_bucket_arns=source_arns
+        ).apply(lambda values: policies.access_log_bucket_policy(**values))
         self._bucket_policy(name, ACCESS_LOGS, access_logs, pulumi.Output.json_dumps(access_log_policy))
-
-        # Object-created events of the raw zone go to EventBridge, where orchestration picks them up.
-        aws.s3.BucketNotification(
-            f"{name}-{layout.RAW}-eventbridge",
-            bucket=self.buckets[layout.RAW].id,
-            eventbridge=True,
-            opts=child,
-        )
-
-        self.bucket_names = {zone: bucket.bucket for zone, bucket in self.buckets.items()}
-        self.bucket_arns = {zone: bucket.arn for zone, bucket in self.buckets.items()}
-        self.register_outputs(
-            {
-                "kms_key_arn": self.kms_key_arn,
-                "bucket_names": self.bucket_names,
-                "bucket_arns": self.bucket_arns,
-            }
-        )
-
-    def location(self, zone: str, prefix: str = "") -> pulumi.Output[str]:
-        """`s3://<bucket>/<prefix>` of a zone, with the trailing slash the Glue job arguments expect."""
-        return pulumi.Output.concat("s3://", self.bucket_names[zone], "/", prefix)
 
     def _bucket(self, name: str, zone: str, args: StorageArgs, *, sse_kms: bool) -> aws.s3.Bucket:
         child = pulumi.ResourceOptions(parent=self)
@@ -162,7 +166,7 @@ class Storage(pulumi.ComponentResource):
             force_destroy=args.force_destroy,
             opts=child,
         )
-        self.buckets[zone] = bucket
+        self._buckets[zone] = bucket
         aws.s3.BucketOwnershipControls(
             f"{name}-{zone}-ownership",
             bucket=bucket.id,
@@ -180,7 +184,7 @@ class Storage(pulumi.ComponentResource):
         )
         # S3 delivers server access logs only to buckets with SSE-S3 default encryption.
         default_encryption = (
-            {"sse_algorithm": "aws:kms", "kms_master_key_id": self.kms_key.arn}
+            {"sse_algorithm": "aws:kms", "kms_master_key_id": self._kms_key.arn}
             if sse_kms
             else {"sse_algorithm": "AES256"}
         )
