@@ -82,29 +82,24 @@ etl = Etl(
 notifications = Notifications(
     prefix,
     NotificationsArgs(
-        resource_prefix=prefix,
-        account_id=account_id,
-        kms_key_arn=storage.kms_key_arn,
-        athena_results_bucket_arn=zones[layout.ATHENA_RESULTS].arn,
-        production_bucket_arn=zones[layout.PRODUCTION].arn,
+        stack=stack,
+        athena_results=zones[layout.ATHENA_RESULTS],
+        production=zones[layout.PRODUCTION],
         subscriptions=settings.subscriptions,
         state_digest_states=settings.state_digest_states,
         alert_policy=settings.alert_policy,
         notifier=settings.notifier,
-        log_retention_days=settings.retention.log_days,
     ),
 )
 
 reporting = Reporting(
     prefix,
     ReportingArgs(
-        resource_prefix=prefix,
-        kms_key_arn=storage.kms_key_arn,
-        production_bucket_arn=zones[layout.PRODUCTION].arn,
-        curated_bucket_arn=zones[layout.CURATED].arn,
+        stack=stack,
+        production=zones[layout.PRODUCTION],
+        curated=zones[layout.CURATED],
         alert_policy=settings.alert_policy,
         function=settings.notifier,
-        log_retention_days=settings.retention.log_days,
     ),
 )
 

@@ -22,6 +22,7 @@ from infra.config import (
     NotifierSettings,
 )
 from infra.roles import service_role
+from infra.stack import StackContext, ZoneRef
 from pipeline.layout import NOTIFIER_RESULTS_PREFIX
 from pipeline.settings import AlertPolicy
 
@@ -108,16 +109,13 @@ def _slug(text: str) -> str:
 
 @dataclass
 class NotificationsArgs:
-    resource_prefix: str
-    account_id: pulumi.Input[str]
-    kms_key_arn: pulumi.Input[str]
-    athena_results_bucket_arn: pulumi.Input[str]
-    production_bucket_arn: pulumi.Input[str]
+    stack: StackContext
+    athena_results: ZoneRef
+    production: ZoneRef
     subscriptions: tuple[EmailSubscription, ...]
     state_digest_states: tuple[str, ...]
     alert_policy: AlertPolicy
     notifier: NotifierSettings
-    log_retention_days: int
 
 
 class Notifications(pulumi.ComponentResource):
@@ -125,7 +123,6 @@ class Notifications(pulumi.ComponentResource):
     topic_names: dict[str, pulumi.Output[str]]
     status_topic_arn: pulumi.Output[str]
     idempotency_table_name: pulumi.Output[str]
-    idempotency_table_arn: pulumi.Output[str]
     notifier_function_name: pulumi.Output[str]
     notifier_function_arn: pulumi.Output[str]
 
@@ -133,22 +130,44 @@ class Notifications(pulumi.ComponentResource):
         self, name: str, args: NotificationsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        topics = self._topics(name, args)
+        self._subscriptions(name, args, topics)
+        table = self._idempotency_table(name, args)
+        function = self._notifier(name, args, topics, table)
 
+        self.topic_arns = {topic: resource.arn for topic, resource in topics.items()}
+        self.topic_names = {topic: resource.name for topic, resource in topics.items()}
+        self.status_topic_arn = topics[STATUS_TOPIC].arn
+        self.idempotency_table_name = table.name
+        self.notifier_function_name = function.name
+        self.notifier_function_arn = function.arn
+        self.register_outputs(
+            {
+                "topic_arns": self.topic_arns,
+                "idempotency_table_name": self.idempotency_table_name,
+                "notifier_function_name": self.notifier_function_name,
+                "notifier_function_arn": self.notifier_function_arn,
+            }
+        )
+
+    def _topics(self, name: str, args: NotificationsArgs) -> dict[str, aws.sns.Topic]:
+        """One encrypted topic per alert tier plus the status topic, each with its access policy."""
+        child = pulumi.ResourceOptions(parent=self)
+        stack = args.stack
         topics: dict[str, aws.sns.Topic] = {}
         for topic in TOPICS:
             suffix = "pipeline-status" if topic == STATUS_TOPIC else f"{topic}-alerts"
             topics[topic] = aws.sns.Topic(
                 f"{name}-{topic}",
-                name=f"{args.resource_prefix}-{suffix}",
-                kms_master_key_id=args.kms_key_arn,
+                name=f"{stack.resource_prefix}-{suffix}",
+                kms_master_key_id=stack.kms_key_arn,
                 opts=child,
             )
             # Alarms and EventBridge rules publish pipeline health to the status topic.
             publishers = policies.TOPIC_SERVICE_PUBLISHERS if topic == STATUS_TOPIC else ()
-            document = pulumi.Output.all(topics[topic].arn, args.account_id).apply(
+            document = pulumi.Output.all(topic_arn=topics[topic].arn, account_id=stack.account_id).apply(
                 lambda values, publishers=publishers: policies.topic_policy(
-                    topic_arn=values[0], account_id=values[1], service_publishers=publishers
+                    **values, service_publishers=publishers
                 )
             )
             aws.sns.TopicPolicy(
@@ -157,6 +176,9 @@ class Notifications(pulumi.ComponentResource):
                 policy=pulumi.Output.json_dumps(document),
                 opts=child,
             )
+        return topics
+
+    def _subscriptions(self, name: str, args: NotificationsArgs, topics: dict[str, aws.sns.Topic]) -> None:
         for subscription in args.subscriptions:
             filter_policy = subscription_filter_policy(subscription)
             aws.sns.TopicSubscription(
@@ -167,69 +189,78 @@ class Notifications(pulumi.ComponentResource):
                 endpoint=subscription.email,
                 filter_policy=json.dumps(filter_policy) if filter_policy else None,
                 filter_policy_scope="MessageAttributes" if filter_policy else None,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
 
-        table = aws.dynamodb.Table(
+    def _idempotency_table(self, name: str, args: NotificationsArgs) -> aws.dynamodb.Table:
+        return aws.dynamodb.Table(
             f"{name}-idempotency",
-            name=f"{args.resource_prefix}-notifier-idempotency",
+            name=f"{args.stack.resource_prefix}-notifier-idempotency",
             billing_mode="PAY_PER_REQUEST",
             hash_key=IDEMPOTENCY_KEY,
             attributes=[{"name": IDEMPOTENCY_KEY, "type": "S"}],
             ttl={"attribute_name": IDEMPOTENCY_TTL_ATTRIBUTE, "enabled": True},
             point_in_time_recovery={"enabled": True},
-            server_side_encryption={"enabled": True, "kms_key_arn": args.kms_key_arn},
-            opts=child,
+            server_side_encryption={"enabled": True, "kms_key_arn": args.stack.kms_key_arn},
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
-        function_name = f"{args.resource_prefix}-notifier"
+    def _notifier(
+        self,
+        name: str,
+        args: NotificationsArgs,
+        topics: dict[str, aws.sns.Topic],
+        table: aws.dynamodb.Table,
+    ) -> aws.lambda_.Function:
+        """The notifier Lambda with its log group and role."""
+        child = pulumi.ResourceOptions(parent=self)
+        stack = args.stack
+        function_name = f"{stack.resource_prefix}-notifier"
         # Created before the function, so Lambda never creates it without retention or encryption.
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-notifier-logs",
             name=f"/aws/lambda/{function_name}",
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.kms_key_arn,
+            retention_in_days=stack.log_retention_days,
+            kms_key_id=stack.kms_key_arn,
             opts=child,
         )
+        alert_topic_arns = [topics[tier].arn for tier in ALERT_TIERS]
         document = pulumi.Output.all(
-            table.arn,
-            args.athena_results_bucket_arn,
-            log_group.arn,
-            args.kms_key_arn,
-            args.production_bucket_arn,
-            *(topics[tier].arn for tier in ALERT_TIERS),
+            idempotency_table_arn=table.arn,
+            athena_results_bucket_arn=args.athena_results.arn,
+            log_group_arn=log_group.arn,
+            kms_key_arn=stack.kms_key_arn,
+            production_bucket_arn=args.production.arn,
+            alert_topic_arns=alert_topic_arns,
         ).apply(
             lambda values: policies.notifier_policy(
-                idempotency_table_arn=values[0],
-                athena_results_bucket_arn=values[1],
+                **values,
                 # The stage results it reads are Athena's query results.
                 stage_results_prefix=ATHENA_OUTPUT_PREFIX,
                 alerts_prefix=ALERTS_PREFIX,
-                log_group_arn=values[2],
-                kms_key_arn=values[3],
-                production_bucket_arn=values[4],
-                alert_topic_arns=values[5:],
             )
         )
         notifier_role = service_role(
             f"{name}-notifier",
-            role_name=f"{args.resource_prefix}-notifier",
+            role_name=f"{stack.resource_prefix}-notifier",
             service="lambda.amazonaws.com",
             policy_json=pulumi.Output.json_dumps(document),
             opts=child,
         )
-        environment = pulumi.Output.all(table.name, *(topics[tier].arn for tier in ALERT_TIERS)).apply(
+        environment = pulumi.Output.all(
+            idempotency_table=table.name, alert_topic_arns=alert_topic_arns
+        ).apply(
             lambda values: notifier_environment(
-                topic_arns=dict(zip(ALERT_TIERS, values[1:], strict=True)),
-                idempotency_table=values[0],
+                topic_arns=dict(zip(ALERT_TIERS, values["alert_topic_arns"], strict=True)),
+                idempotency_table=values["idempotency_table"],
                 alert_policy=args.alert_policy,
                 state_digest_states=args.state_digest_states,
                 log_level=args.notifier.log_level,
-                metrics_stack=args.resource_prefix,
+                metrics_stack=stack.resource_prefix,
                 send_unchanged_digests=args.notifier.send_unchanged_digests,
             )
         )
-        function = aws.lambda_.Function(
+        return aws.lambda_.Function(
             f"{name}-notifier",
             name=function_name,
             description="Tiered accreditation alert digests to SNS, once per run",
@@ -241,27 +272,9 @@ class Notifications(pulumi.ComponentResource):
             memory_size=args.notifier.memory_mb,
             timeout=args.notifier.timeout_seconds,
             tracing_config={"mode": "Active"},
-            kms_key_arn=args.kms_key_arn,
+            kms_key_arn=stack.kms_key_arn,
             environment={"variables": environment},
             logging_config={"log_format": "Text", "log_group": log_group.name},
             # IAM is eventually consistent: the role must carry its policy before Lambda assumes it.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[notifier_role.policy, log_group]),
-        )
-
-        self.topic_arns = {topic: resource.arn for topic, resource in topics.items()}
-        self.topic_names = {topic: resource.name for topic, resource in topics.items()}
-        self.status_topic_arn = topics[STATUS_TOPIC].arn
-        self.idempotency_table_name = table.name
-        self.idempotency_table_arn = table.arn
-        self.notifier_function_name = function.name
-        self.notifier_function_arn = function.arn
-        self.notifier_log_group_name = log_group.name
-        self.register_outputs(
-            {
-                "topic_arns": self.topic_arns,
-                "idempotency_table_name": self.idempotency_table_name,
-                "idempotency_table_arn": self.idempotency_table_arn,
-                "notifier_function_name": self.notifier_function_name,
-                "notifier_function_arn": self.notifier_function_arn,
-            }
         )

@@ -11,6 +11,7 @@ from infra import policies
 from infra.config import NotifierSettings
 from infra.notifications import RUNTIME, notifier_code
 from infra.roles import service_role
+from infra.stack import StackContext, ZoneRef
 from pipeline.layout import LATEST_PREFIX
 from pipeline.settings import AlertPolicy
 
@@ -37,14 +38,12 @@ def report_environment(alert_policy: AlertPolicy, log_level: str) -> dict[str, s
 
 @dataclass
 class ReportingArgs:
-    resource_prefix: str
-    kms_key_arn: pulumi.Input[str]
-    production_bucket_arn: pulumi.Input[str]
-    curated_bucket_arn: pulumi.Input[str]
+    stack: StackContext
+    production: ZoneRef
+    curated: ZoneRef
     alert_policy: AlertPolicy
     # Sized like the notifier: both stream a run's results once.
     function: NotifierSettings
-    log_retention_days: int
 
 
 class Reporting(pulumi.ComponentResource):
@@ -54,34 +53,32 @@ class Reporting(pulumi.ComponentResource):
     def __init__(self, name: str, args: ReportingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        function_name = f"{args.resource_prefix}-run-report"
+        stack = args.stack
+        function_name = f"{stack.resource_prefix}-run-report"
         # Created before the function, so Lambda never creates it without retention or encryption.
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-run-report-logs",
             name=f"/aws/lambda/{function_name}",
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.kms_key_arn,
+            retention_in_days=stack.log_retention_days,
+            kms_key_id=stack.kms_key_arn,
             opts=child,
         )
         document = pulumi.Output.all(
-            production=args.production_bucket_arn,
-            curated=args.curated_bucket_arn,
-            log_group=log_group.arn,
-            key=args.kms_key_arn,
+            production_bucket_arn=args.production.arn,
+            curated_bucket_arn=args.curated.arn,
+            log_group_arn=log_group.arn,
+            kms_key_arn=stack.kms_key_arn,
         ).apply(
             lambda values: policies.run_report_policy(
-                production_bucket_arn=values["production"],
-                curated_bucket_arn=values["curated"],
+                **values,
                 report_files=REPORT_FILES,
                 latest_prefix=LATEST_PREFIX,
                 reports_prefix=CURATION_REPORTS_PREFIX,
-                log_group_arn=values["log_group"],
-                kms_key_arn=values["key"],
             )
         )
         role = service_role(
             f"{name}-run-report",
-            role_name=f"{args.resource_prefix}-run-report",
+            role_name=f"{stack.resource_prefix}-run-report",
             service="lambda.amazonaws.com",
             policy_json=pulumi.Output.json_dumps(document),
             opts=child,
@@ -98,7 +95,7 @@ class Reporting(pulumi.ComponentResource):
             memory_size=args.function.memory_mb,
             timeout=args.function.timeout_seconds,
             tracing_config={"mode": "Active"},
-            kms_key_arn=args.kms_key_arn,
+            kms_key_arn=stack.kms_key_arn,
             environment={"variables": report_environment(args.alert_policy, args.function.log_level)},
             logging_config={"log_format": "Text", "log_group": log_group.name},
             # IAM is eventually consistent: the role must carry its policy before Lambda assumes it.
