@@ -11,8 +11,8 @@ import pulumi_aws as aws
 from infra import policies
 from infra.catalog import ATHENA_OUTPUT_PREFIX
 from infra.roles import service_role
+from infra.stack import StackContext, ZoneRef
 from infra.state_machine_policy import StateMachineAccess, state_machine_policy
-from pipeline.settings import DEFAULT_ALERT_POLICY
 from pipeline.sizing import glue_task_timeout_seconds, lambda_task_timeout_seconds
 from pipeline.state_machine import StateMachineSettings, StateMachineTargets, build_state_machine
 
@@ -30,32 +30,27 @@ SCHEDULE_GROUP = "default"
 
 @dataclass
 class OrchestrationArgs:
-    resource_prefix: str
-    region: str
-    account_id: pulumi.Input[str]
-    partition: pulumi.Input[str]
+    stack: StackContext
+    raw: ZoneRef
+    curated: ZoneRef
+    athena_results: ZoneRef
+    production: ZoneRef
     glue_job_name: pulumi.Input[str]
     crawler_name: pulumi.Input[str]
     database_name: pulumi.Input[str]
     workgroup_name: pulumi.Input[str]
-    raw_bucket_name: pulumi.Input[str]
-    curated_bucket_name: pulumi.Input[str]
-    athena_results_bucket_name: pulumi.Input[str]
-    production_bucket_name: pulumi.Input[str]
     notifier_function_arn: pulumi.Input[str]
     report_function_arn: pulumi.Input[str]
     status_topic_arn: pulumi.Input[str]
-    kms_key_arn: pulumi.Input[str]
     schedule_expression: str
     schedule_timezone: str
     arrival_batch_window_seconds: int
-    log_retention_days: int
     glue_timeout_minutes: int
     notifier_timeout_seconds: int
-    expiring_window_months: int = DEFAULT_ALERT_POLICY.expiring_window_months
-    athena_results_prefix: str = ATHENA_OUTPUT_PREFIX
-    # The key of the Glue Data Catalog's metadata when this stack encrypts it; Athena then needs it too.
-    catalog_kms_key_arn: pulumi.Input[str] | None = None
+    expiring_window_months: int
+    # The key of the Glue Data Catalog's metadata when this stack encrypts it (None when it does not);
+    # Athena then needs it too.
+    catalog_kms_key_arn: pulumi.Input[str] | None
 
 
 def start_execution_policy(state_machine_arn: str, kms_key_arn: str) -> dict:
@@ -97,94 +92,110 @@ def start_command(state_machine_arn: str, region: str) -> str:
 
 class Orchestration(pulumi.ComponentResource):
     state_machine_arn: pulumi.Output[str]
-    state_machine_name: pulumi.Output[str]
-    log_group_name: pulumi.Output[str]
     start_command: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: OrchestrationArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        machine_name = f"{args.resource_prefix}-pipeline"
+        stack = args.stack
+        machine_name = f"{stack.resource_prefix}-pipeline"
         # Known before the machine exists, so the role's policy can name it without a dependency cycle.
         machine_arn = pulumi.Output.concat(
             "arn:",
-            args.partition,
+            stack.partition,
             ":states:",
-            args.region,
+            stack.region,
             ":",
-            args.account_id,
+            stack.account_id,
             ":stateMachine:",
             machine_name,
         )
+        state_machine = self._state_machine(name, args, machine_name, machine_arn)
+        start_policy = pulumi.Output.all(
+            state_machine_arn=machine_arn, kms_key_arn=stack.kms_key_arn
+        ).apply(lambda values: json.dumps(start_execution_policy(**values)))
+        rule_name = f"{stack.resource_prefix}-raw-arrival"
+        schedule_name = f"{stack.resource_prefix}-pipeline"
+        # Known before the rule and schedule exist, like the machine's ARN: their roles come first.
+        source_arns = pulumi.Output.all(partition=stack.partition, account_id=stack.account_id).apply(
+            lambda values: trigger_source_arns(
+                **values, region=stack.region, rule=rule_name, schedule=schedule_name
+            )
+        )
+        self._raw_arrival_trigger(name, args, state_machine, rule_name, start_policy, source_arns)
+        self._schedule(name, args, state_machine, schedule_name, start_policy, source_arns)
+
+        self.state_machine_arn = state_machine.arn
+        self.start_command = state_machine.arn.apply(lambda arn: start_command(arn, stack.region))
+        self.register_outputs(
+            {"state_machine_arn": self.state_machine_arn, "start_command": self.start_command}
+        )
+
+    def _definition(self, args: OrchestrationArgs) -> pulumi.Output[dict]:
         settings = StateMachineSettings(
             expiring_window_months=args.expiring_window_months,
             arrival_batch_window_seconds=args.arrival_batch_window_seconds,
             glue_timeout_seconds=glue_task_timeout_seconds(args.glue_timeout_minutes),
             notifier_timeout_seconds=lambda_task_timeout_seconds(args.notifier_timeout_seconds),
         )
-        definition = pulumi.Output.all(
-            args.glue_job_name,
-            args.crawler_name,
-            args.database_name,
-            args.workgroup_name,
-            args.curated_bucket_name,
-            args.athena_results_bucket_name,
-            args.production_bucket_name,
-            args.notifier_function_arn,
-            args.status_topic_arn,
-            args.report_function_arn,
+        return pulumi.Output.all(
+            glue_job_name=args.glue_job_name,
+            crawler_name=args.crawler_name,
+            database=args.database_name,
+            workgroup=args.workgroup_name,
+            curated_bucket=args.curated.name,
+            athena_results_bucket=args.athena_results.name,
+            production_bucket=args.production.name,
+            notifier_function_arn=args.notifier_function_arn,
+            status_topic_arn=args.status_topic_arn,
+            report_function_arn=args.report_function_arn,
         ).apply(
-            lambda values: build_state_machine(
-                StateMachineTargets(
-                    glue_job_name=values[0],
-                    crawler_name=values[1],
-                    database=values[2],
-                    workgroup=values[3],
-                    curated_bucket=values[4],
-                    athena_results_bucket=values[5],
-                    athena_results_prefix=args.athena_results_prefix,
-                    production_bucket=values[6],
-                    notifier_function_arn=values[7],
-                    status_topic_arn=values[8],
-                    report_function_arn=values[9],
-                ),
-                settings,
-            )
-        )
-        role_policy = pulumi.Output.all(
-            definition,
-            args.partition,
-            args.account_id,
-            machine_arn,
-            args.athena_results_bucket_name,
-            args.curated_bucket_name,
-            args.kms_key_arn,
-            args.catalog_kms_key_arn,
-        ).apply(
-            lambda values: state_machine_policy(
-                values[0],
-                StateMachineAccess(
-                    partition=values[1],
-                    region=args.region,
-                    account_id=values[2],
-                    state_machine_arn=values[3],
-                    athena_results_bucket=values[4],
-                    athena_data_buckets=(values[5],),
-                    kms_key_arns=(values[6],),
-                    catalog_kms_key_arns=(values[7],) if values[7] else (),
-                ),
+            lambda targets: build_state_machine(
+                StateMachineTargets(**targets, athena_results_prefix=ATHENA_OUTPUT_PREFIX), settings
             )
         )
 
+    def _state_machine(
+        self, name: str, args: OrchestrationArgs, machine_name: str, machine_arn: pulumi.Output[str]
+    ) -> aws.sfn.StateMachine:
+        """The state machine, its role (derived from its definition) and its log group."""
+        child = pulumi.ResourceOptions(parent=self)
+        stack = args.stack
+        definition = self._definition(args)
+        role_policy = pulumi.Output.all(
+            definition=definition,
+            partition=stack.partition,
+            account_id=stack.account_id,
+            state_machine_arn=machine_arn,
+            athena_results_bucket=args.athena_results.name,
+            curated_bucket=args.curated.name,
+            kms_key_arn=stack.kms_key_arn,
+            catalog_kms_key_arn=args.catalog_kms_key_arn,
+        ).apply(
+            lambda values: state_machine_policy(
+                values["definition"],
+                StateMachineAccess(
+                    partition=values["partition"],
+                    region=stack.region,
+                    account_id=values["account_id"],
+                    state_machine_arn=values["state_machine_arn"],
+                    athena_results_bucket=values["athena_results_bucket"],
+                    athena_data_buckets=(values["curated_bucket"],),
+                    kms_key_arns=(values["kms_key_arn"],),
+                    catalog_kms_key_arns=(
+                        (values["catalog_kms_key_arn"],) if values["catalog_kms_key_arn"] else ()
+                    ),
+                ),
+            )
+        )
         machine_role = service_role(
             f"{name}-state-machine",
-            role_name=f"{args.resource_prefix}-state-machine",
+            role_name=f"{stack.resource_prefix}-state-machine",
             service="states.amazonaws.com",
             policy_json=pulumi.Output.json_dumps(role_policy),
-            trust_condition=pulumi.Output.all(args.account_id, machine_arn).apply(
-                lambda values: policies.on_behalf_of(values[0], [values[1]])
+            trust_condition=pulumi.Output.all(account_id=stack.account_id, machine_arn=machine_arn).apply(
+                lambda values: policies.on_behalf_of(values["account_id"], [values["machine_arn"]])
             ),
             opts=child,
         )
@@ -192,11 +203,11 @@ class Orchestration(pulumi.ComponentResource):
             f"{name}-state-machine-logs",
             # The /aws/vendedlogs/ prefix keeps the log delivery resource policy small (AWS guidance).
             name=f"/aws/vendedlogs/states/{machine_name}",
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.kms_key_arn,
+            retention_in_days=stack.log_retention_days,
+            kms_key_id=stack.kms_key_arn,
             opts=child,
         )
-        state_machine = aws.sfn.StateMachine(
+        return aws.sfn.StateMachine(
             f"{name}-state-machine",
             name=machine_name,
             type="STANDARD",
@@ -213,46 +224,40 @@ class Orchestration(pulumi.ComponentResource):
             # Definition and execution history (inputs, outputs, S3 URIs) under the stack's data key.
             encryption_configuration=aws.sfn.StateMachineEncryptionConfigurationArgs(
                 type="CUSTOMER_MANAGED_KMS_KEY",
-                kms_key_id=args.kms_key_arn,
+                kms_key_id=stack.kms_key_arn,
                 kms_data_key_reuse_period_seconds=KMS_DATA_KEY_REUSE_SECONDS,
             ),
             # A policy not yet attached when the first execution starts would fail it (IAM propagation).
             opts=pulumi.ResourceOptions(parent=self, depends_on=[machine_role.policy]),
         )
 
-        start_policy = pulumi.Output.all(machine_arn, args.kms_key_arn).apply(
-            lambda values: json.dumps(start_execution_policy(values[0], values[1]))
-        )
-        rule_name = f"{args.resource_prefix}-raw-arrival"
-        schedule_name = f"{args.resource_prefix}-pipeline"
-        # Known before the rule and schedule exist, like the machine's ARN: their roles come first.
-        source_arns = pulumi.Output.all(args.partition, args.account_id).apply(
-            lambda values: trigger_source_arns(
-                partition=values[0],
-                region=args.region,
-                account_id=values[1],
-                rule=rule_name,
-                schedule=schedule_name,
-            )
-        )
+    def _raw_arrival_trigger(
+        self,
+        name: str,
+        args: OrchestrationArgs,
+        state_machine: aws.sfn.StateMachine,
+        rule_name: str,
+        start_policy: pulumi.Output[str],
+        source_arns: pulumi.Output[dict],
+    ) -> None:
+        """The EventBridge rule on the raw bucket's Object Created events, its target and its role."""
+        stack = args.stack
         events_role = service_role(
             f"{name}-raw-arrival",
-            role_name=f"{args.resource_prefix}-raw-arrival",
+            role_name=f"{stack.resource_prefix}-raw-arrival",
             service="events.amazonaws.com",
             policy_json=start_policy,
-            trust_condition=pulumi.Output.all(args.account_id, source_arns).apply(
-                lambda values: policies.on_behalf_of(values[0], values[1]["events"])
+            trust_condition=pulumi.Output.all(account_id=stack.account_id, source_arns=source_arns).apply(
+                lambda values: policies.on_behalf_of(values["account_id"], values["source_arns"]["events"])
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         rule = aws.cloudwatch.EventRule(
             f"{name}-raw-arrival",
             name=rule_name,
             description="Start the pipeline on files landing in the raw bucket",
-            event_pattern=pulumi.Output.from_input(args.raw_bucket_name).apply(
-                lambda bucket: json.dumps(raw_object_created_pattern(bucket))
-            ),
-            opts=child,
+            event_pattern=args.raw.name.apply(lambda bucket: json.dumps(raw_object_created_pattern(bucket))),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         aws.cloudwatch.EventTarget(
             f"{name}-raw-arrival-target",
@@ -266,15 +271,26 @@ class Orchestration(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[events_role.policy]),
         )
 
+    def _schedule(
+        self,
+        name: str,
+        args: OrchestrationArgs,
+        state_machine: aws.sfn.StateMachine,
+        schedule_name: str,
+        start_policy: pulumi.Output[str],
+        source_arns: pulumi.Output[dict],
+    ) -> None:
+        """The daily schedule and its role."""
+        stack = args.stack
         scheduler_role = service_role(
             f"{name}-schedule",
-            role_name=f"{args.resource_prefix}-schedule",
+            role_name=f"{stack.resource_prefix}-schedule",
             service="scheduler.amazonaws.com",
             policy_json=start_policy,
-            trust_condition=pulumi.Output.all(args.account_id, source_arns).apply(
-                lambda values: policies.on_behalf_of(values[0], values[1]["scheduler"])
+            trust_condition=pulumi.Output.all(account_id=stack.account_id, source_arns=source_arns).apply(
+                lambda values: policies.on_behalf_of(values["account_id"], values["source_arns"]["scheduler"])
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         aws.scheduler.Schedule(
             f"{name}-schedule",
@@ -294,17 +310,4 @@ class Orchestration(pulumi.ComponentResource):
                 ),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[scheduler_role.policy]),
-        )
-
-        self.state_machine_arn = state_machine.arn
-        self.state_machine_name = state_machine.name
-        self.log_group_name = log_group.name
-        self.start_command = state_machine.arn.apply(lambda arn: start_command(arn, args.region))
-        self.register_outputs(
-            {
-                "state_machine_arn": self.state_machine_arn,
-                "state_machine_name": self.state_machine_name,
-                "log_group_name": self.log_group_name,
-                "start_command": self.start_command,
-            }
         )
