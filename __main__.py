@@ -103,20 +103,6 @@ reporting = Reporting(
     ),
 )
 
-stack_outputs: dict[str, pulumi.Input] = {
-    **{f"{zone.replace('-', '_')}_bucket": ref.name for zone, ref in zones.items()},
-    "glue_job_name": etl.job_name,
-    "glue_script_location": etl.script_location,
-    "crawler_name": catalog.crawler_name,
-    "glue_database": catalog.database_name,
-    "athena_workgroup": catalog.workgroup_name,
-    **{f"{topic}_topic_arn": arn for topic, arn in notifications.topic_arns.items()},
-    "notifier_function_name": notifications.notifier_function_name,
-    "report_function_name": reporting.report_function_name,
-    "idempotency_table_name": notifications.idempotency_table_name,
-    "kms_key_arn": storage.kms_key_arn,
-}
-
 orchestration = Orchestration(
     prefix,
     OrchestrationArgs(
@@ -141,29 +127,37 @@ orchestration = Orchestration(
         catalog_kms_key_arn=storage.kms_key_arn if settings.manage_catalog_encryption else None,
     ),
 )
-state_machine_arn: pulumi.Output[str] | None = orchestration.state_machine_arn
-stack_outputs["state_machine_arn"] = orchestration.state_machine_arn
-stack_outputs["start_execution_command"] = orchestration.start_command
 
-# ---- Monitoring: alarms on everything above, the failed-execution alarm once orchestration exists --------
 monitoring = Monitoring(
     prefix,
     MonitoringArgs(
-        resource_prefix=prefix,
-        region=settings.region,
+        stack=stack,
         status_topic_arn=notifications.status_topic_arn,
         glue_job_name=etl.job_name,
         crawler_name=catalog.crawler_name,
         notifier_function_name=notifications.notifier_function_name,
         workgroup_name=catalog.workgroup_name,
         topic_names=notifications.topic_names,
-        state_machine_arn=state_machine_arn,
+        state_machine_arn=orchestration.state_machine_arn,
         max_rejected_ratio=settings.curation_policy.max_rejected_ratio,
         missing_run_alarm_hours=settings.missing_run_alarm_hours,
     ),
 )
-stack_outputs["dashboard_name"] = monitoring.dashboard_name
-
-# ---- Stack outputs ------------------------------------------------------------------------------------
+stack_outputs: dict[str, pulumi.Input] = {
+    **{f"{zone.replace('-', '_')}_bucket": ref.name for zone, ref in zones.items()},
+    "glue_job_name": etl.job_name,
+    "glue_script_location": etl.script_location,
+    "crawler_name": catalog.crawler_name,
+    "glue_database": catalog.database_name,
+    "athena_workgroup": catalog.workgroup_name,
+    **{f"{topic}_topic_arn": arn for topic, arn in notifications.topic_arns.items()},
+    "notifier_function_name": notifications.notifier_function_name,
+    "report_function_name": reporting.report_function_name,
+    "idempotency_table_name": notifications.idempotency_table_name,
+    "kms_key_arn": storage.kms_key_arn,
+    "state_machine_arn": orchestration.state_machine_arn,
+    "start_execution_command": orchestration.start_command,
+    "dashboard_name": monitoring.dashboard_name,
+}
 for output_name, value in stack_outputs.items():
     pulumi.export(output_name, value)

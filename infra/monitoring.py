@@ -11,6 +11,7 @@ import pulumi_aws as aws
 
 from infra.config import ALERT_TIERS, METRICS_NAMESPACE
 from infra.notifications import POWERTOOLS_SERVICE_NAME
+from infra.stack import StackContext
 from pipeline.settings import DEFAULT_CURATION_POLICY
 
 TYPE_TOKEN = "healthcare:index:Monitoring"
@@ -219,55 +220,19 @@ def dashboard_body(
     workgroup_name: str,
     topic_names: dict[str, str],
     stack: str,
-    state_machine_arn: str | None = None,
+    state_machine_arn: str,
 ) -> dict:
     """The dashboard as a plain dict: one graph per concern, newest runs on the right."""
     graph = functools.partial(_graph, region)
-
-    widgets = []
-    if state_machine_arn:
-        widgets.append(
-            graph(
-                "Pipeline executions",
-                [
-                    ["AWS/States", metric, "StateMachineArn", state_machine_arn]
-                    for metric in ("ExecutionsStarted", "ExecutionsSucceeded", *STATE_MACHINE_FAILURE_METRICS)
-                ],
-            )
-        )
-    widgets += [
+    widgets = [
         graph(
-            "Glue curation job tasks",
+            "Pipeline executions",
             [
-                [
-                    "Glue",
-                    f"glue.driver.aggregate.{metric}",
-                    "JobName",
-                    glue_job_name,
-                    "JobRunId",
-                    "ALL",
-                    "Type",
-                    "count",
-                ]
-                for metric in ("numCompletedTasks", "numFailedTasks", "numKilledTasks")
+                ["AWS/States", metric, "StateMachineArn", state_machine_arn]
+                for metric in ("ExecutionsStarted", "ExecutionsSucceeded", *STATE_MACHINE_FAILURE_METRICS)
             ],
         ),
-        graph(
-            "Glue curation job elapsed time (ms)",
-            [
-                [
-                    "Glue",
-                    "glue.driver.aggregate.elapsedTime",
-                    "JobName",
-                    glue_job_name,
-                    "JobRunId",
-                    "ALL",
-                    "Type",
-                    "count",
-                ]
-            ],
-            stat="Maximum",
-        ),
+        *glue_job_widgets(region, glue_job_name),
         graph(
             "Notifier Lambda",
             [
@@ -317,6 +282,23 @@ def dashboard_body(
     return {"widgets": widgets}
 
 
+def glue_job_widgets(region: str, glue_job_name: str) -> list[dict]:
+    """The curation job's tasks and elapsed time, over all its runs."""
+
+    def metric(name: str) -> list[str]:
+        dimensions = ["JobName", glue_job_name, "JobRunId", "ALL", "Type", "count"]
+        return ["Glue", f"glue.driver.aggregate.{name}", *dimensions]
+
+    return [
+        _graph(
+            region,
+            "Glue curation job tasks",
+            [metric(name) for name in ("numCompletedTasks", "numFailedTasks", "numKilledTasks")],
+        ),
+        _graph(region, "Glue curation job elapsed time (ms)", [metric("elapsedTime")], stat="Maximum"),
+    ]
+
+
 def data_metric_widgets(region: str, stack: str) -> list[dict]:
     """The row of the pipeline's own data metrics: one point per day (runs are daily, reruns add up)."""
     job = curation_dimensions(stack)
@@ -355,18 +337,16 @@ def data_metric_widgets(region: str, stack: str) -> list[dict]:
 
 @dataclass
 class MonitoringArgs:
-    resource_prefix: str
-    region: str
+    stack: StackContext
     status_topic_arn: pulumi.Input[str]
     glue_job_name: pulumi.Input[str]
     crawler_name: pulumi.Input[str]
     notifier_function_name: pulumi.Input[str]
     workgroup_name: pulumi.Input[str]
     topic_names: dict[str, pulumi.Input[str]]
+    state_machine_arn: pulumi.Input[str]
     max_rejected_ratio: float = DEFAULT_CURATION_POLICY.max_rejected_ratio
     missing_run_alarm_hours: int = 26
-    # The orchestration seam: alarms on failed executions exist once a state machine is passed in.
-    state_machine_arn: pulumi.Input[str] | None = None
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -374,8 +354,17 @@ class Monitoring(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        self._failure_events(name, args)
+        self._service_alarms(name, args)
+        self._data_alarms(name, args)
+        dashboard = self._dashboard(name, args)
+        self.dashboard_name = dashboard.dashboard_name
+        self.register_outputs({"dashboard_name": self.dashboard_name})
 
+    def _failure_events(self, name: str, args: MonitoringArgs) -> None:
+        """Glue job and crawler failures, forwarded by EventBridge rules to the status topic."""
+        child = pulumi.ResourceOptions(parent=self)
+        prefix = args.stack.resource_prefix
         failure_events = {
             "glue-job-failed": (
                 pulumi.Output.from_input(args.glue_job_name).apply(glue_job_failure_pattern),
@@ -396,8 +385,8 @@ class Monitoring(pulumi.ComponentResource):
         for event, (pattern, template, paths) in failure_events.items():
             rule = aws.cloudwatch.EventRule(
                 f"{name}-{event}",
-                name=f"{args.resource_prefix}-{event}",
-                description=f"{args.resource_prefix}: {event.replace('-', ' ')} -> status topic",
+                name=f"{prefix}-{event}",
+                description=f"{prefix}: {event.replace('-', ' ')} -> status topic",
                 event_pattern=pulumi.Output.json_dumps(pattern),
                 opts=child,
             )
@@ -409,6 +398,8 @@ class Monitoring(pulumi.ComponentResource):
                 opts=child,
             )
 
+    def _service_alarms(self, name: str, args: MonitoringArgs) -> None:
+        """Any notifier error or throttle, any failed, timed-out or aborted execution."""
         alarms = [
             (
                 f"notifier-{metric.lower()}",
@@ -418,20 +409,19 @@ class Monitoring(pulumi.ComponentResource):
             )
             for metric in LAMBDA_FAILURE_METRICS
         ]
-        if args.state_machine_arn is not None:
-            alarms += [
-                (
-                    f"executions-{metric.removeprefix('Executions').lower()}",
-                    "AWS/States",
-                    metric,
-                    {"StateMachineArn": args.state_machine_arn},
-                )
-                for metric in STATE_MACHINE_FAILURE_METRICS
-            ]
+        alarms += [
+            (
+                f"executions-{metric.removeprefix('Executions').lower()}",
+                "AWS/States",
+                metric,
+                {"StateMachineArn": args.state_machine_arn},
+            )
+            for metric in STATE_MACHINE_FAILURE_METRICS
+        ]
         for alarm, namespace, metric, dimensions in alarms:
             aws.cloudwatch.MetricAlarm(
                 f"{name}-{alarm}",
-                name=f"{args.resource_prefix}-{alarm}",
+                name=f"{args.stack.resource_prefix}-{alarm}",
                 alarm_description=f"{namespace} {metric} >= 1 in {ALARM_PERIOD_SECONDS} s",
                 namespace=namespace,
                 metric_name=metric,
@@ -443,56 +433,45 @@ class Monitoring(pulumi.ComponentResource):
                 comparison_operator="GreaterThanOrEqualToThreshold",
                 treat_missing_data="notBreaching",
                 alarm_actions=[args.status_topic_arn],
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
+
+    def _data_alarms(self, name: str, args: MonitoringArgs) -> None:
+        """The alarms on the run's own data metrics and the missing-run alarm."""
+        prefix = args.stack.resource_prefix
         # Data alarms say nothing when they return to OK: the next hour simply has no data point.
         specs = {
             alarm: (spec, [])
-            for alarm, spec in data_alarms(
-                stack=args.resource_prefix, max_rejected_ratio=args.max_rejected_ratio
-            ).items()
+            for alarm, spec in data_alarms(stack=prefix, max_rejected_ratio=args.max_rejected_ratio).items()
         }
-        if args.state_machine_arn is not None:
-            # OK here means an execution succeeded again: worth a message.
-            missing_run = missing_run_alarm(
-                state_machine_arn=args.state_machine_arn, hours=args.missing_run_alarm_hours
-            )
-            specs["no-successful-run"] = (missing_run, [args.status_topic_arn])
+        # OK here means an execution succeeded again: worth a message.
+        missing_run = missing_run_alarm(
+            state_machine_arn=args.state_machine_arn, hours=args.missing_run_alarm_hours
+        )
+        specs["no-successful-run"] = (missing_run, [args.status_topic_arn])
         for alarm, (spec, ok_actions) in specs.items():
             aws.cloudwatch.MetricAlarm(
                 f"{name}-{alarm}",
-                name=f"{args.resource_prefix}-{alarm}",
+                name=f"{prefix}-{alarm}",
                 alarm_actions=[args.status_topic_arn],
                 ok_actions=ok_actions,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
                 **spec,
             )
 
-        topic_keys = list(args.topic_names)
+    def _dashboard(self, name: str, args: MonitoringArgs) -> aws.cloudwatch.Dashboard:
+        stack = args.stack
         body = pulumi.Output.all(
-            args.glue_job_name,
-            args.crawler_name,
-            args.notifier_function_name,
-            args.workgroup_name,
-            args.state_machine_arn,
-            *(args.topic_names[key] for key in topic_keys),
-        ).apply(
-            lambda values: dashboard_body(
-                region=args.region,
-                glue_job_name=values[0],
-                crawler_name=values[1],
-                function_name=values[2],
-                workgroup_name=values[3],
-                state_machine_arn=values[4],
-                topic_names=dict(zip(topic_keys, values[5:], strict=True)),
-                stack=args.resource_prefix,
-            )
-        )
-        dashboard = aws.cloudwatch.Dashboard(
+            glue_job_name=args.glue_job_name,
+            crawler_name=args.crawler_name,
+            function_name=args.notifier_function_name,
+            workgroup_name=args.workgroup_name,
+            state_machine_arn=args.state_machine_arn,
+            topic_names=args.topic_names,
+        ).apply(lambda values: dashboard_body(**values, region=stack.region, stack=stack.resource_prefix))
+        return aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
-            dashboard_name=f"{args.resource_prefix}-pipeline",
+            dashboard_name=f"{stack.resource_prefix}-pipeline",
             dashboard_body=pulumi.Output.json_dumps(body),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.dashboard_name = dashboard.dashboard_name
-        self.register_outputs({"dashboard_name": self.dashboard_name})

@@ -14,11 +14,22 @@ from pulumi.runtime.config import CONFIG
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from infra.stack import StackContext
+
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
 STACK = "dev"
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
+# The dev stack's context, for components built on their own.
+DEV_CONTEXT = StackContext(
+    resource_prefix="hc-accred-dev",
+    account_id=ACCOUNT_ID,
+    region=REGION,
+    partition="aws",
+    kms_key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0",
+    log_retention_days=30,
+)
 
 
 @dataclass

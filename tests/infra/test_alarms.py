@@ -14,7 +14,7 @@ import re
 
 import botocore.loaders
 import pytest
-from program_mocks import ACCOUNT_ID, run_program
+from program_mocks import ACCOUNT_ID, DEV_CONTEXT, run_program
 from test_config import settings_from
 
 from infra.monitoring import Monitoring, MonitoringArgs
@@ -233,8 +233,7 @@ def test_the_missing_run_period_follows_the_config_and_stays_within_seven_days(d
         Monitoring(
             "hc-accred-dev",
             MonitoringArgs(
-                resource_prefix="hc-accred-dev",
-                region="us-east-1",
+                stack=DEV_CONTEXT,
                 status_topic_arn=STATUS_TOPIC_ARN,
                 glue_job_name="job",
                 crawler_name="crawler",

@@ -286,7 +286,7 @@ def test_the_deployed_dashboard_follows_the_documented_body_structure(deployment
     assert dashboard_problems(json.loads(dashboard.inputs["dashboardBody"])) == []
 
 
-def test_the_dashboard_without_a_state_machine_follows_the_documented_body_structure():
+def test_a_dashboard_of_other_names_in_another_region_follows_the_documented_body_structure():
     body = dashboard_body(
         region="eu-west-1",
         glue_job_name="job",
@@ -295,6 +295,7 @@ def test_the_dashboard_without_a_state_machine_follows_the_documented_body_struc
         workgroup_name="wg",
         topic_names={"status": "status"},
         stack="acc-dev",
+        state_machine_arn="arn:aws:states:eu-west-1:123456789012:stateMachine:acc-dev-pipeline",
     )
     assert dashboard_problems(json.loads(json.dumps(body))) == []
 

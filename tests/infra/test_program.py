@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from program_mocks import ACCOUNT_ID, ROOT, run_main, run_program
+from program_mocks import ACCOUNT_ID, DEV_CONTEXT, ROOT, run_main, run_program
 
 from infra.config import TOPICS
 from infra.monitoring import Monitoring, MonitoringArgs
@@ -657,15 +657,14 @@ def test_trigger_roles_may_only_start_this_state_machine(deployment):
         assert grants == {"states:StartExecution": {MACHINE_ARN}, "kms:GenerateDataKey": {KEY_ARN}}, role
 
 
-def test_monitoring_alarms_on_failed_executions_once_a_state_machine_is_wired():
+def test_monitoring_alarms_on_failed_executions_of_the_state_machine():
     machine = f"arn:aws:states:us-east-1:{ACCOUNT_ID}:stateMachine:hc-accred-dev-pipeline"
 
     def program():
         Monitoring(
             "hc-accred-dev",
             MonitoringArgs(
-                resource_prefix="hc-accred-dev",
-                region="us-east-1",
+                stack=DEV_CONTEXT,
                 status_topic_arn="arn:aws:sns:us-east-1:123456789012:status",
                 glue_job_name="job",
                 crawler_name="crawler",
