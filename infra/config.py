@@ -126,9 +126,6 @@ class StackSettings:
         """Lowercase `<prefix>-<stack>`: the start of every physical name, so two stacks never collide."""
         return f"{self.name_prefix}-{self.stack}"
 
-    def physical_name(self, suffix: str) -> str:
-        return f"{self.resource_prefix}-{suffix}"
-
     @property
     def glue_database_name(self) -> str:
         # Athena wants identifiers without hyphens.

@@ -62,9 +62,6 @@ RESULTS_OBJECT_ACTIONS = (
 KMS_DECRYPT = "kms:Decrypt"
 KMS_GENERATE = "kms:GenerateDataKey"
 
-# IAM service prefixes where they differ from the aws-sdk integration's service name.
-IAM_PREFIX = {"sfn": "states"}
-
 
 class UnsupportedIntegration(ValueError):
     """A Task calls something this module has no permission rule for: add one, do not guess."""
@@ -311,4 +308,3 @@ _RULES: dict[str, Rule] = {
     "lambda:invoke": _lambda_invoke,
     "sns:publish": _sns_publish,
 }
-SUPPORTED_INTEGRATIONS = tuple(sorted(_RULES))

@@ -50,7 +50,7 @@ def test_stack_name_is_part_of_every_physical_name(dev_config):
     settings = settings_from(dev_config, stack="prod")
     assert settings.glue_database_name == "hc_accred_prod"
     assert settings.athena_workgroup_name == "hc-accred-prod"
-    assert settings.physical_name("notifier") == "hc-accred-prod-notifier"
+    assert settings.resource_prefix == "hc-accred-prod"
 
 
 def test_tier_bounds_come_from_config_and_are_validated(dev_config):

@@ -324,7 +324,7 @@ def _metric_widget(**properties) -> dict:
         ({"widgets": [{**_metric_widget(), "x": 0}]}, "x and y go together"),
         ({"widgets": [{**_metric_widget(), "height": 1001}]}, "height must be an integer"),
         ({"widgets": [{"type": "metric", "width": 6}]}, "properties is required"),
-        # The defect of issue 13: an expression object directly in `metrics`, not wrapped in an array.
+        # An expression object directly in `metrics`, not wrapped in an array.
         (
             {
                 "widgets": [

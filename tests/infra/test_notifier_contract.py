@@ -1,4 +1,4 @@
-"""The seam between infra/ and the notifier package, which cannot import each other at deploy time."""
+"""What infra/ and the notifier package agree on, since neither may import the other at deploy time."""
 
 from accreditation_notifier import subscriptions
 from accreditation_notifier.handler import NotifierSettings
