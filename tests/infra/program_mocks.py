@@ -50,11 +50,6 @@ class Deployment:
     def of_type(self, type_: str) -> list[MockedResource]:
         return [r for r in self.resources if r.type == type_]
 
-    def one(self, type_: str, name: str) -> MockedResource:
-        matches = [r for r in self.resources if r.type == type_ and r.name == name]
-        assert len(matches) == 1, f"expected one {type_} named {name}, found {len(matches)}"
-        return matches[0]
-
 
 # Resource types whose ARN service differs from their Pulumi module.
 ARN_SERVICES = {

@@ -28,7 +28,6 @@ from pipeline.state_machine import (
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).parent / "golden" / "state_machine.json"
 VALIDATOR = ROOT / "node_modules" / ".bin" / "asl-validator"
-SDK_TIMEOUT_CEILING = 3600
 
 
 def _with_sql_markers(definition: dict) -> dict:
