@@ -100,7 +100,7 @@ def stage_spreads(runs: Sequence[PipelineRun]) -> dict[str, Spread]:
 def snapshot_folder(out: Path, as_of: str) -> Path:
     """Folder of the facilities snapshot partition of `as_of` that the catalog points at."""
     try:
-        from glue_jobs.curate_facilities import local_table_partitions
+        from pipeline.local.catalog import local_table_partitions
 
         partitions = local_table_partitions((out / "curated").resolve().as_uri() + "/", "facilities")
     except (ImportError, OSError, ValueError, KeyError):

@@ -23,8 +23,10 @@ from pyspark.sql import Observation, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from glue_jobs import curate_facilities as job
+from glue_jobs.curation.options import CurationOptions
+from glue_jobs.curation.run import run
 from pipeline.generate import write_facilities
+from pipeline.local.catalog import local_adapters
 
 # Printed before each measured run's JSON, for the orchestrator (bench/steps.py) to pick up.
 RESULT_PREFIX = "glue-bench-result "
@@ -159,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
 
         def ours(source: Path, target: Path, run_id: str) -> str:
-            options = job.CurationOptions(
+            options = CurationOptions(
                 f"{source}/",
                 f"{target / 'curated'}/",
                 f"{target / 'quarantine'}/",
@@ -167,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
                 run_id,
                 0.05,
             ).resolved()
-            report = job.run(spark, options, catalog=job.LocalCatalog(options.curated_location))
+            report = run(spark, options, local_adapters(options))
             return f"{report['facilities']:,} facilities, {report['quarantined']:,} quarantined"
 
         def naive(source: Path, target: Path, run_id: str) -> str:

@@ -1,1 +1,1 @@
-"""Glue job scripts; each file is uploaded to S3 as is and imports nothing of this project."""
+"""The curation Glue job: its entry script and the `curation` package, which import nothing else of ours."""

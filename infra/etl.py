@@ -1,7 +1,10 @@
-"""Etl: the curation Glue job, its script object, role and log group."""
+"""Etl: the curation Glue job, its script and package objects, role and log group."""
 
 from __future__ import annotations
 
+import base64
+import io
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,8 +17,17 @@ from infra.roles import service_role
 
 TYPE_TOKEN = "healthcare:index:Etl"
 GLUE_VERSION = "5.1"
-SCRIPT_PATH = Path(__file__).resolve().parent.parent / "glue_jobs" / "curate_facilities.py"
+REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+SCRIPT_PATH = REPOSITORY_ROOT / "glue_jobs" / "curate_facilities.py"
 SCRIPT_KEY = "glue_jobs/curate_facilities.py"
+# What the script imports, zipped with its package path at the archive's root (glue_jobs/curation/...), so
+# Glue, the tests and the local runner import it by the same names.
+PACKAGE_KEY = "glue_jobs/curation.zip"
+PACKAGE_SOURCES = ("glue_jobs/__init__.py", "glue_jobs/curation")
+# Every entry gets this timestamp and mode: the same sources always give the same archive, so an unchanged
+# package never shows as a change on deploy.
+ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
+ZIP_FILE_MODE = 0o644
 # Glue 5 writes system, Spark and GlueLogger logs to `.../error`, the script's stdout/stderr to `.../output`.
 LOG_STREAMS = ("error", "output")
 
@@ -42,8 +54,26 @@ class EtlArgs:
     log_retention_days: int
 
 
+def package_archive(root: Path) -> bytes:
+    """The zip of the curation package under `root` (PACKAGE_SOURCES, Python sources only), byte for byte
+    the same for the same sources."""
+    files: list[Path] = []
+    for source in PACKAGE_SOURCES:
+        path = root / source
+        files.extend(sorted(path.rglob("*.py")) if path.is_dir() else [path])
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in files:
+            entry = zipfile.ZipInfo(path.relative_to(root).as_posix(), date_time=ZIP_TIMESTAMP)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = ZIP_FILE_MODE << 16
+            archive.writestr(entry, path.read_bytes())
+    return buffer.getvalue()
+
+
 def default_arguments(
     *,
+    package_location: str,
     raw_location: str,
     curated_location: str,
     quarantine_location: str,
@@ -54,6 +84,8 @@ def default_arguments(
 ) -> dict[str, str]:
     """Every job argument with a value that works as is, so a console rerun needs no typing."""
     return {
+        # The curation package the script imports, added to the Python path before the script runs.
+        "--extra-py-files": package_location,
         "--raw_location": raw_location,
         "--curated_location": curated_location,
         "--quarantine_location": quarantine_location,
@@ -93,19 +125,9 @@ class Etl(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         job_name = f"{args.resource_prefix}-curate-facilities"
 
-        # The script lives in the artifacts bucket: the job can write curated data but never its own code,
-        # and deployed code keeps its own lifecycle (versioned, never expired).
-        script = aws.s3.BucketObject(
-            f"{name}-script",
-            bucket=args.artifacts_bucket_name,
-            key=SCRIPT_KEY,
-            source=pulumi.FileAsset(str(SCRIPT_PATH)),
-            content_type="text/x-python",
-            server_side_encryption="aws:kms",
-            kms_key_id=args.kms_key_arn,
-            opts=child,
-        )
+        code = self._upload_code(name, args, child)
         self.script_location = pulumi.Output.concat("s3://", args.artifacts_bucket_name, "/", SCRIPT_KEY)
+        package_location = pulumi.Output.concat("s3://", args.artifacts_bucket_name, "/", PACKAGE_KEY)
 
         document = pulumi.Output.all(
             args.partition,
@@ -124,7 +146,7 @@ class Etl(pulumi.ComponentResource):
                 raw_bucket_arn=values[2],
                 curated_bucket_arn=values[3],
                 quarantine_bucket_arn=values[4],
-                script_object_arn=f"{values[5]}/{SCRIPT_KEY}",
+                code_object_arns=[f"{values[5]}/{SCRIPT_KEY}", f"{values[5]}/{PACKAGE_KEY}"],
                 database=values[6],
                 kms_key_arn=values[7],
             )
@@ -158,16 +180,18 @@ class Etl(pulumi.ComponentResource):
         ]
 
         arguments = pulumi.Output.all(
+            package_location,
             args.raw_location,
             args.curated_location,
             args.quarantine_location,
             args.database_name,
         ).apply(
             lambda values: default_arguments(
-                raw_location=values[0],
-                curated_location=values[1],
-                quarantine_location=values[2],
-                database=values[3],
+                package_location=values[0],
+                raw_location=values[1],
+                curated_location=values[2],
+                quarantine_location=values[3],
+                database=values[4],
                 max_rejected_ratio=args.max_rejected_ratio,
                 log_group_prefix=log_group_prefix,
                 metrics_stack=args.resource_prefix,
@@ -190,7 +214,7 @@ class Etl(pulumi.ComponentResource):
             security_configuration=args.security_configuration_name,
             default_arguments=arguments,
             # IAM is eventually consistent: the role must carry its policy before the first run.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[job_role.policy, script, *log_groups]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[job_role.policy, *code, *log_groups]),
         )
 
         self.job_name = job.name
@@ -204,3 +228,29 @@ class Etl(pulumi.ComponentResource):
                 "script_location": self.script_location,
             }
         )
+
+    def _upload_code(
+        self, name: str, args: EtlArgs, child: pulumi.ResourceOptions
+    ) -> tuple[aws.s3.BucketObject, aws.s3.BucketObject]:
+        """The script and its package in the artifacts bucket: the job can write curated data but never its
+        own code, and deployed code keeps its own lifecycle (versioned, never expired)."""
+        encryption = {"server_side_encryption": "aws:kms", "kms_key_id": args.kms_key_arn}
+        script = aws.s3.BucketObject(
+            f"{name}-script",
+            bucket=args.artifacts_bucket_name,
+            key=SCRIPT_KEY,
+            source=pulumi.FileAsset(str(SCRIPT_PATH)),
+            content_type="text/x-python",
+            **encryption,
+            opts=child,
+        )
+        package = aws.s3.BucketObject(
+            f"{name}-package",
+            bucket=args.artifacts_bucket_name,
+            key=PACKAGE_KEY,
+            content_base64=base64.b64encode(package_archive(REPOSITORY_ROOT)).decode("ascii"),
+            content_type="application/zip",
+            **encryption,
+            opts=child,
+        )
+        return script, package

@@ -63,7 +63,7 @@ ALARM_SERVICE = "cloudwatch.amazonaws.com"
 EVENTS_SERVICE = "events.amazonaws.com"
 TOPIC_SERVICE_PUBLISHERS = (ALARM_SERVICE, EVENTS_SERVICE)
 
-# What glue_jobs/curate_facilities.py calls to register its snapshot partition (GlueCatalog).
+# What the curation job calls to register its snapshot partition (glue_jobs/curation/catalog.py, GlueCatalog).
 GLUE_JOB_CATALOG_ACTIONS = (
     "glue:BatchDeletePartition",
     "glue:CreatePartition",
@@ -274,17 +274,18 @@ def glue_job_policy(
     raw_bucket_arn: str,
     curated_bucket_arn: str,
     quarantine_bucket_arn: str,
-    script_object_arn: str,
+    code_object_arns: Sequence[str],
     database: str,
     kms_key_arn: str,
 ) -> Document:
-    """The curation job: read raw and its script, write curated and quarantine, register partitions."""
+    """The curation job: read raw and its code (script and package), write curated and quarantine, register
+    partitions."""
     return document(
         statement(
             "ListZones", ["s3:ListBucket"], [raw_bucket_arn, curated_bucket_arn, quarantine_bucket_arn]
         ),
         statement("ReadRaw", ["s3:GetObject"], objects(raw_bucket_arn)),
-        statement("ReadScript", ["s3:GetObject"], script_object_arn),
+        statement("ReadJobCode", ["s3:GetObject"], code_object_arns),
         statement(
             "WriteCuratedAndQuarantine",
             ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],

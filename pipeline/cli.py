@@ -122,7 +122,7 @@ def _run(args: argparse.Namespace) -> int:
         with stage_progress() as progress:
             summary = run_pipeline(request, progress)
     except PipelineFailed as failure:
-        from glue_jobs.curate_facilities import CurationError
+        from glue_jobs.curation.options import CurationError
 
         if isinstance(failure.cause, UsageError | CurationError):
             # The data or the request needs a change, not the code: one line, exit 2.

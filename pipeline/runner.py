@@ -159,7 +159,9 @@ class LocalRun:
 
     # ------------------------------------------------------------------ stages
     def _curate(self, stage: Stage) -> dict[str, Any]:
-        from glue_jobs import curate_facilities as curation
+        from glue_jobs.curation.options import CurationOptions
+        from glue_jobs.curation.run import run
+        from pipeline.local.catalog import local_adapters
         from pipeline.local.spark import SMALL_INPUT_BYTES, start_spark
 
         raw_bytes = sum(
@@ -167,7 +169,7 @@ class LocalRun:
         )
         with self._timed("spark_startup", "  of which: start the local Spark session"):
             self._spark = start_spark(small_input=raw_bytes < SMALL_INPUT_BYTES)
-        options = curation.CurationOptions(
+        options = CurationOptions(
             raw_location=self._zone_uri(layout.RAW),
             curated_location=self._zone_uri(layout.CURATED),
             quarantine_location=self._zone_uri(layout.QUARANTINE),
@@ -176,8 +178,7 @@ class LocalRun:
             max_rejected_ratio=self.request.curation_policy.max_rejected_ratio,
             rebuild=self.request.rebuild,
         ).resolved()
-        catalog = curation.LocalCatalog(options.curated_location)
-        self.curation_report = curation.run(self._spark, options, catalog=catalog)
+        self.curation_report = run(self._spark, options, local_adapters(options))
         counts = self.data_quality_counts()
         accounted = counts["curated"] + counts["quarantined"] + counts["superseded"]
         if accounted != counts["input_lines"]:
@@ -189,17 +190,17 @@ class LocalRun:
         return {"rows": self.curation_report["facilities"], **counts}
 
     def _catalog(self, stage: Stage) -> dict[str, Any]:
-        from glue_jobs import curate_facilities as curation
         from pipeline.local.athena import LocalAthena
+        from pipeline.local.catalog import LocalCatalog, run_local_crawler
 
         curated = self._zone_uri(layout.CURATED)
         crawled = bool(self.curation_report["crawler_required"])
         if crawled:
             # The crawler's stand-in catalogs the tables from the snapshots the job committed.
-            curation.run_local_crawler(curated)
+            run_local_crawler(curated)
         self._athena = LocalAthena()
         tables = (layout.FACILITIES_TABLE, layout.DATA_QUALITY_TABLE)
-        catalog = curation.LocalCatalog(curated)
+        catalog = LocalCatalog(curated)
         for table in tables:
             document = catalog.read_table(table)
             if document is None:

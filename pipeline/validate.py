@@ -129,21 +129,22 @@ def classify(spark, paths: list[Path], examples: int) -> list[FileValidation]:
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    from glue_jobs import curate_facilities as job
+    from glue_jobs.curation import lineage, schemas, transforms
+    from glue_jobs.curation.storage import StoredObject
 
     # Read as a run reads newly arrived raw files: one text scan (gz by extension, BOM stripped,
     # LF or CRLF), lines numbered from per-split counts, each line parsed once and classified.
     objects = [
-        job.StoredObject(str(path.resolve()), float(order), path.stat().st_size)
+        StoredObject(str(path.resolve()), float(order), path.stat().st_size)
         for order, path in enumerate(paths)
     ]
-    scanned = job.scan_raw_lines(spark, objects)
-    offsets = job.line_offsets(job.partition_line_counts(scanned).collect())
-    lines = job.number_lines(job.staged_lines(scanned), objects, offsets).cache()
+    scanned = lineage.scan_raw_lines(spark, objects)
+    offsets = lineage.line_offsets(lineage.partition_line_counts(scanned).collect())
+    lines = lineage.number_lines(lineage.staged_lines(scanned), objects, offsets).cache()
     try:
         kinds = lines.groupBy("source_file").agg(
             F.count(F.lit(1)).alias("lines"),
-            *(F.count_if(F.col("line_kind") == kind).alias(kind) for kind in job.LINE_KINDS),
+            *(F.count_if(F.col("line_kind") == kind).alias(kind) for kind in schemas.LINE_KINDS),
         )
         results = {row["source_file"]: _counted(row) for row in kinds.collect()}
 
@@ -156,7 +157,7 @@ def classify(spark, paths: list[Path], examples: int) -> list[FileValidation]:
             F.substring("value", 1, SHOWN_LINE_CHARS + 1).alias("value"),
         )
         issues = (
-            job.curate_records(lines)
+            transforms.curate_records(lines)
             .select("source_file", "source_line", F.explode("data_quality_issues").alias("issue"))
             .select(
                 "source_file",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from glue_jobs.curate_facilities import CurationOptions
+from glue_jobs.curation.options import CurationOptions
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "glue_jobs"
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import pytest
 from emf_spec import PublishedMetric, emf_problems, metrics_in_lines, parse_event
+from local_job import run_locally
 
 from glue_jobs import curate_facilities as job
+from glue_jobs.curation.metrics import CURATION_METRICS, curation_metrics_line
+from glue_jobs.curation.options import options_from_args
 
 NAMESPACE = "HealthcareAccreditation"
 STACK = "hc-accred-dev"
@@ -23,12 +26,12 @@ NOW_MS = 1_796_112_000_000
 def report(spark, zones):
     zones.arrive_sample("day1.ndjson")
     zones.arrive_sample("rejects.ndjson")
-    return job.run(spark, zones.options("2026-12-01", "r1"))
+    return run_locally(spark, zones.options("2026-12-01", "r1"))
 
 
 @pytest.mark.spark
 def test_a_runs_report_becomes_one_emf_line_with_every_count_under_the_stack_dimension(report):
-    line = job.curation_metrics_line(report, namespace=NAMESPACE, stack=STACK, timestamp_ms=NOW_MS)
+    line = curation_metrics_line(report, namespace=NAMESPACE, stack=STACK, timestamp_ms=NOW_MS)
 
     document = parse_event(line)
     assert emf_problems(document) == []
@@ -48,8 +51,8 @@ def test_a_runs_report_becomes_one_emf_line_with_every_count_under_the_stack_dim
 
 
 def test_the_specification_rules_out_what_cloudwatch_logs_would_keep_as_plain_text():
-    report = {field: 1 for field, _ in job.CURATION_METRICS.values()} | {"snapshot_date": "d", "run_id": "r"}
-    line = job.curation_metrics_line(report, namespace=NAMESPACE, stack=STACK, timestamp_ms=NOW_MS)
+    report = {field: 1 for field, _ in CURATION_METRICS.values()} | {"snapshot_date": "d", "run_id": "r"}
+    line = curation_metrics_line(report, namespace=NAMESPACE, stack=STACK, timestamp_ms=NOW_MS)
     document = parse_event(line)
     with pytest.raises(ValueError, match="single JSON object"):
         parse_event(f"INFO {line}")
@@ -64,6 +67,7 @@ def test_the_deployed_arguments_carry_the_namespace_and_stack_to_the_job():
     from infra.etl import default_arguments
 
     arguments = default_arguments(
+        package_location="s3://artifacts/glue_jobs/curation.zip",
         raw_location="s3://r/",
         curated_location="s3://c/",
         quarantine_location="s3://q/",
@@ -72,7 +76,7 @@ def test_the_deployed_arguments_carry_the_namespace_and_stack_to_the_job():
         log_group_prefix="/aws-glue/jobs/x",
         metrics_stack=STACK,
     )
-    options = job.options_from_args({name.removeprefix("--"): value for name, value in arguments.items()})
+    options = options_from_args({name.removeprefix("--"): value for name, value in arguments.items()})
     assert (options.metrics_namespace, options.metrics_stack) == (NAMESPACE, STACK)
 
 
@@ -100,12 +104,13 @@ def test_the_glue_entry_point_prints_the_metrics_line_with_the_deployed_namespac
         def commit(self) -> None:
             pass
 
-    report = {field: 2 for field, _ in job.CURATION_METRICS.values()} | {"snapshot_date": "d", "run_id": "r"}
+    report = {field: 2 for field, _ in CURATION_METRICS.values()} | {"snapshot_date": "d", "run_id": "r"}
     monkeypatch.setattr(awsglue.context, "GlueContext", FakeGlueContext)
     monkeypatch.setattr(awsglue.job, "Job", FakeJob)
     monkeypatch.setattr(pyspark.context.SparkContext, "getOrCreate", staticmethod(lambda: "spark"))
-    monkeypatch.setattr(job, "run", lambda spark, options: report)
+    monkeypatch.setattr(job, "run", lambda spark, options, adapters: report)
     arguments = default_arguments(
+        package_location="s3://artifacts/glue_jobs/curation.zip",
         raw_location="s3://r/",
         curated_location="s3://c/",
         quarantine_location="s3://q/",
@@ -124,6 +129,6 @@ def test_the_glue_entry_point_prints_the_metrics_line_with_the_deployed_namespac
 
     published = metrics_in_lines(capsys.readouterr().out)
     assert {(m.namespace, m.name, m.value) for m in published} == {
-        (NAMESPACE, name, 2) for name in job.CURATION_METRICS
+        (NAMESPACE, name, 2) for name in CURATION_METRICS
     }
     assert {m.dimensions for m in published} == {frozenset({("Stack", STACK)})}

@@ -8,14 +8,20 @@ import shutil
 from pathlib import Path
 
 import pytest
+from local_job import run_locally
 
-from glue_jobs import curate_facilities as job
+from glue_jobs.curation import run as curation_run
+from glue_jobs.curation import transforms
+from glue_jobs.curation.options import CurationError
+from glue_jobs.curation.snapshots import MAX_SUMMARY_BYTES, curation_summary, report_uri, snapshot_dates
+from glue_jobs.curation.storage import LocalStorage
+from pipeline.local.catalog import LocalCatalog, local_table_partitions, run_local_crawler
 
 pytestmark = pytest.mark.spark
 
 
 def _rows(spark, zones, table="facilities", snapshot="2026-12-01"):
-    location = job.local_table_partitions(str(zones.curated), table)[snapshot]
+    location = local_table_partitions(str(zones.curated), table)[snapshot]
     return sorted(
         (r.asDict(recursive=True) for r in spark.read.parquet(location).collect()),
         key=lambda r: (r["facility_id"], r.get("field", "")),
@@ -23,9 +29,9 @@ def _rows(spark, zones, table="facilities", snapshot="2026-12-01"):
 
 
 def _first_run(spark, zones, as_of="2026-12-01", run_id="r1", **overrides):
-    report = job.run(spark, zones.options(as_of, run_id, **overrides))
+    report = run_locally(spark, zones.options(as_of, run_id, **overrides))
     if report["crawler_required"]:
-        job.run_local_crawler(str(zones.curated))
+        run_local_crawler(str(zones.curated))
     return report
 
 
@@ -33,7 +39,7 @@ def test_first_run_reports_counts_asks_for_the_crawler_and_conserves_rows(spark,
     zones.arrive_sample("day1.ndjson")
     zones.arrive_sample("rejects.ndjson")
     with caplog.at_level(logging.INFO, logger="curate_facilities"):
-        report = job.run(spark, zones.options("2026-12-01", "r1"))
+        report = run_locally(spark, zones.options("2026-12-01", "r1"))
 
     assert report["crawler_required"] and report["first_run"] and not report["schema_changed"]
     assert {k: report[k] for k in ("input_lines", "blank_lines", "curated", "quarantined", "superseded")} == {
@@ -90,7 +96,7 @@ def test_rerun_of_the_same_as_of_replaces_the_snapshot_with_the_same_rows(spark,
     first = _rows(spark, zones)
     first_issues = _rows(spark, zones, "data_quality_issues")
 
-    report = job.run(spark, zones.options("2026-12-01", "r2"))
+    report = run_locally(spark, zones.options("2026-12-01", "r2"))
 
     assert not report["crawler_required"]
     assert _rows(spark, zones) == first and _rows(spark, zones, "data_quality_issues") == first_issues
@@ -105,7 +111,7 @@ def test_incremental_run_reads_only_new_files_and_carries_the_rest_forward(spark
     _first_run(spark, zones)
     zones.arrive_sample("day2_updates.ndjson")
 
-    report = job.run(spark, zones.options("2026-12-02", "r2"))
+    report = run_locally(spark, zones.options("2026-12-02", "r2"))
 
     assert report["base_snapshot"] == "2026-12-01"
     assert report["new_raw_files"] == [str(zones.raw / "day2_updates.ndjson")]
@@ -120,7 +126,7 @@ def test_incremental_run_reads_only_new_files_and_carries_the_rest_forward(spark
     assert rows["FAC001"]["source_line"] == 6  # carried forward with its lineage
     issues = _rows(spark, zones, "data_quality_issues", snapshot="2026-12-02")
     assert "FAC002" not in {i["facility_id"] for i in issues}  # its old issues left with its old row
-    assert set(job.local_table_partitions(str(zones.curated), "facilities")) == {"2026-12-01", "2026-12-02"}
+    assert set(local_table_partitions(str(zones.curated), "facilities")) == {"2026-12-01", "2026-12-02"}
 
 
 def test_a_late_file_wins_by_arrival_not_by_name(spark, zones):
@@ -132,7 +138,7 @@ def test_a_late_file_wins_by_arrival_not_by_name(spark, zones):
     assert [r["facility_name"] for r in _rows(spark, zones)] == ["late arrival"]
 
     zones.arrive("c_late.ndjson", '{"facility_id": "F2", "facility_name": "arrived after the snapshot"}\n')
-    report = job.run(spark, zones.options("2026-12-01", "r2"))
+    report = run_locally(spark, zones.options("2026-12-01", "r2"))
     assert report["new_raw_files"][-1].endswith("c_late.ndjson")
     assert [r["facility_id"] for r in _rows(spark, zones)] == ["F1", "F2"]
 
@@ -172,10 +178,10 @@ def test_line_numbers_stay_exact_when_a_file_is_split_across_partitions(spark, z
 def test_rejected_ratio_above_threshold_fails_clearly_and_publishes_nothing(spark, zones):
     zones.arrive_sample("rejects.ndjson")
     with pytest.raises(
-        job.CurationError, match=r"6 of 7 input lines rejected .*max_rejected_ratio of 5\.00%"
+        CurationError, match=r"6 of 7 input lines rejected .*max_rejected_ratio of 5\.00%"
     ):
-        job.run(spark, zones.options("2026-12-01", "r1", max_rejected_ratio=0.05))
-    assert job.snapshot_dates(job.LocalStorage(), str(zones.curated)) == []
+        run_locally(spark, zones.options("2026-12-01", "r1", max_rejected_ratio=0.05))
+    assert snapshot_dates(LocalStorage(), str(zones.curated)) == []
     assert not (zones.curated / "facilities").exists()
     assert list(zones.quarantine.rglob("*.json"))  # the rejected lines are kept for inspection
 
@@ -183,49 +189,49 @@ def test_rejected_ratio_above_threshold_fails_clearly_and_publishes_nothing(spar
 def test_an_earlier_as_of_is_refused_unless_rebuild(spark, zones):
     zones.arrive_sample("day1.ndjson")
     _first_run(spark, zones, as_of="2026-12-05")
-    with pytest.raises(job.CurationError, match=r"earlier than the latest snapshot 2026-12-05.*rebuild=true"):
-        job.run(spark, zones.options("2026-12-01", "r2"))
+    with pytest.raises(CurationError, match=r"earlier than the latest snapshot 2026-12-05.*rebuild=true"):
+        run_locally(spark, zones.options("2026-12-01", "r2"))
 
-    report = job.run(spark, zones.options("2026-12-01", "r3", rebuild=True))
+    report = run_locally(spark, zones.options("2026-12-01", "r3", rebuild=True))
     assert report["base_snapshot"] is None and report["curated"] == 5
-    assert set(job.local_table_partitions(str(zones.curated), "facilities")) == {"2026-12-01", "2026-12-05"}
+    assert set(local_table_partitions(str(zones.curated), "facilities")) == {"2026-12-01", "2026-12-05"}
 
 
 def test_schema_change_in_the_catalog_asks_for_the_crawler(spark, zones):
     zones.arrive_sample("day1.ndjson")
     _first_run(spark, zones)
-    catalog = job.LocalCatalog(str(zones.curated))
+    catalog = LocalCatalog(str(zones.curated))
     document = catalog.read_table("facilities")
     catalog.write_table("facilities", document["columns"][:-1], document["partitions"])
 
-    report = job.run(spark, zones.options("2026-12-02", "r2"))
+    report = run_locally(spark, zones.options("2026-12-02", "r2"))
     assert report["crawler_required"] and report["schema_changed"] and not report["first_run"]
-    assert "2026-12-02" not in job.local_table_partitions(str(zones.curated), "facilities")
-    job.run_local_crawler(str(zones.curated))
-    assert "2026-12-02" in job.local_table_partitions(str(zones.curated), "facilities")
+    assert "2026-12-02" not in local_table_partitions(str(zones.curated), "facilities")
+    run_local_crawler(str(zones.curated))
+    assert "2026-12-02" in local_table_partitions(str(zones.curated), "facilities")
 
 
 def test_no_new_files_carries_the_whole_previous_snapshot(spark, zones):
     zones.arrive_sample("day1.ndjson")
     _first_run(spark, zones)
-    report = job.run(spark, zones.options("2026-12-02", "r2"))
+    report = run_locally(spark, zones.options("2026-12-02", "r2"))
     assert (report["input_lines"], report["carried_forward"], report["new_raw_files"]) == (0, 5, [])
     assert _rows(spark, zones, snapshot="2026-12-02") == _rows(spark, zones)
 
 
 def test_counts_stay_exact_when_the_snapshot_is_written_as_several_files(spark, zones, monkeypatch):
     """GIVEN more facilities than one file holds, THEN the report counts each written row once."""
-    monkeypatch.setattr(job, "ROWS_PER_FILE", 40)
+    monkeypatch.setattr(transforms, "ROWS_PER_FILE", 40)
     for part in range(3):  # several input splits, so the snapshot can be written as several files
         lines = [json.dumps({"facility_id": f"M{i:03d}"}) for i in range(part * 34, min(100, part * 34 + 34))]
         zones.arrive(f"day1-{part}.ndjson", "\n".join(lines) + "\n")
     first = _first_run(spark, zones)
     zones.arrive("day2.ndjson", json.dumps({"facility_id": "M999"}) + "\n")
-    second = job.run(spark, zones.options("2026-12-02", "r2"))
+    second = run_locally(spark, zones.options("2026-12-02", "r2"))
 
     assert (first["facilities"], first["carried_forward"]) == (100, 0)
     assert (second["facilities"], second["curated"], second["carried_forward"]) == (101, 1, 100)
-    location = job.local_table_partitions(str(zones.curated), "facilities")["2026-12-01"]
+    location = local_table_partitions(str(zones.curated), "facilities")["2026-12-01"]
     written = spark.read.parquet(location)
     assert written.count() == 100 and len(written.inputFiles()) > 1
 
@@ -237,8 +243,8 @@ def test_many_duplicates_are_resolved_by_shuffling_instead_of_broadcasting(spark
     broadcast = _first_run(spark, zones)
     broadcast_rows = _rows(spark, zones)
 
-    monkeypatch.setattr(job, "MAX_BROADCAST_WINNERS", 0)
-    shuffled = job.run(spark, zones.options("2026-12-01", "r2"))
+    monkeypatch.setattr(curation_run, "MAX_BROADCAST_WINNERS", 0)
+    shuffled = run_locally(spark, zones.options("2026-12-01", "r2"))
 
     counts = ("input_lines", "curated", "quarantined", "superseded", "facilities", "data_quality_issues")
     assert broadcast["superseded"] > 0
@@ -255,23 +261,23 @@ def test_the_state_machine_summary_stays_small_whatever_the_number_of_raw_files(
     report = _first_run(spark, zones)
     summary_file = zones.curated / "_reports/snapshot_date=2026-12-01/curation_summary.json"
     written = json.loads(summary_file.read_text())
-    assert written == job.curation_summary(report)
+    assert written == curation_summary(report)
     assert written["new_raw_files"] == 1 and written["crawler_required"] is True
-    assert written["report_location"] == job.report_uri(f"{zones.curated}/", "2026-12-01")
+    assert written["report_location"] == report_uri(f"{zones.curated}/", "2026-12-01")
 
     many = [f"s3://hc-prod-raw/feeds/2026/12/01/part-{number:06d}.ndjson.gz" for number in range(100_000)]
     rebuild_report = {**report, "new_raw_files": many}
 
     assert len(json.dumps(rebuild_report).encode()) > 256 * 1024
-    summary = job.curation_summary(rebuild_report)
+    summary = curation_summary(rebuild_report)
     assert summary["new_raw_files"] == 100_000
-    assert len(json.dumps(summary).encode()) <= job.MAX_SUMMARY_BYTES
+    assert len(json.dumps(summary).encode()) <= MAX_SUMMARY_BYTES
 
 
 def _facility_rows_per_snapshot(zones) -> dict[str, int]:
     from pipeline.local.athena import LocalAthena
 
-    document = job.LocalCatalog(str(zones.curated)).read_table("facilities")
+    document = LocalCatalog(str(zones.curated)).read_table("facilities")
     athena = LocalAthena()
     athena.register_table("facilities", document["partitions"], document["columns"])
     rows = athena.execute("select snapshot_date, count(*) from facilities group by 1 order by 1").fetchall()
@@ -282,11 +288,11 @@ def test_a_run_folder_no_manifest_references_is_removed_before_the_crawler_runs(
     # GIVEN a committed snapshot and a copy of its run folder left by a run that died before its clean-up
     zones.arrive_sample("day1.ndjson")
     report = _first_run(spark, zones)
-    committed = Path(job.local_table_partitions(str(zones.curated), "facilities")["2026-12-01"])
+    committed = Path(local_table_partitions(str(zones.curated), "facilities")["2026-12-01"])
     orphan = committed.parent / "run_id=died-before-cleanup"
     shutil.copytree(committed, orphan)
     # The crawler registers every run folder it finds: the snapshot's rows read twice, as in Athena.
-    job.run_local_crawler(str(zones.curated))
+    run_local_crawler(str(zones.curated))
     assert _facility_rows_per_snapshot(zones) == {"2026-12-01": 2 * report["facilities"]}
 
     # WHEN the next run needs the crawler (here: the catalog was dropped, so the tables look new)

@@ -7,7 +7,22 @@ import json
 
 import pytest
 
-from glue_jobs import curate_facilities as job
+from glue_jobs.curation.schemas import (
+    FACILITY_COLUMNS,
+    REASON_INVALID_JSON,
+    REASON_MISSING_ID,
+    REASON_NOT_OBJECT,
+    REASON_SCHEMA_MISMATCH,
+)
+from glue_jobs.curation.transforms import (
+    curate_records,
+    data_quality_issues,
+    latest_records,
+    parse_lines,
+    quarantine_records,
+    unknown_field_counts,
+    with_previous,
+)
 
 pytestmark = pytest.mark.spark
 
@@ -17,11 +32,11 @@ def _record(**fields: object) -> str:
 
 
 def _curated(lines_frame, *values: str) -> list:
-    return job.curate_records(job.parse_lines(lines_frame(*values))).orderBy("source_line").collect()
+    return curate_records(parse_lines(lines_frame(*values))).orderBy("source_line").collect()
 
 
 def test_line_kinds_and_quarantine_reasons(lines_frame):
-    parsed = job.parse_lines(
+    parsed = parse_lines(
         lines_frame(
             _record(),
             "",
@@ -41,23 +56,23 @@ def test_line_kinds_and_quarantine_reasons(lines_frame):
         ("record", None),
         ("blank", None),
         ("blank", None),
-        ("quarantined", job.REASON_INVALID_JSON),
-        ("quarantined", job.REASON_NOT_OBJECT),
-        ("quarantined", job.REASON_NOT_OBJECT),
-        ("quarantined", job.REASON_INVALID_JSON),
-        ("quarantined", job.REASON_MISSING_ID),
-        ("quarantined", job.REASON_MISSING_ID),
-        ("quarantined", job.REASON_MISSING_ID),
-        ("quarantined", job.REASON_SCHEMA_MISMATCH),
+        ("quarantined", REASON_INVALID_JSON),
+        ("quarantined", REASON_NOT_OBJECT),
+        ("quarantined", REASON_NOT_OBJECT),
+        ("quarantined", REASON_INVALID_JSON),
+        ("quarantined", REASON_MISSING_ID),
+        ("quarantined", REASON_MISSING_ID),
+        ("quarantined", REASON_MISSING_ID),
+        ("quarantined", REASON_SCHEMA_MISMATCH),
     ]
 
 
 def test_quarantine_rows_keep_the_whole_line_with_file_and_line(lines_frame):
-    parsed = job.parse_lines(lines_frame(_record(), "not json", source_file="s3://raw/x.ndjson"))
-    rows = job.quarantine_records(parsed, "run-1", "2026-12-01").collect()
+    parsed = parse_lines(lines_frame(_record(), "not json", source_file="s3://raw/x.ndjson"))
+    rows = quarantine_records(parsed, "run-1", "2026-12-01").collect()
     assert [r.asDict() for r in rows] == [
         {
-            "reason": job.REASON_INVALID_JSON,
+            "reason": REASON_INVALID_JSON,
             "source_file": "s3://raw/x.ndjson",
             "line_number": 2,
             "raw_line": "not json",
@@ -87,12 +102,12 @@ EMPLOYEE_COUNTS = [
 
 
 def test_employee_count_must_be_a_non_negative_json_integer(lines_frame):
-    parsed = job.parse_lines(lines_frame(*(_record(employee_count=raw) for raw, _, _ in EMPLOYEE_COUNTS)))
-    counts = [r["employee_count"] for r in job.curate_records(parsed).orderBy("source_line").collect()]
+    parsed = parse_lines(lines_frame(*(_record(employee_count=raw) for raw, _, _ in EMPLOYEE_COUNTS)))
+    counts = [r["employee_count"] for r in curate_records(parsed).orderBy("source_line").collect()]
     assert counts == [expected for _, expected, _ in EMPLOYEE_COUNTS]
     issues = {
         r["source_line"]: (r["field"], r["issue"])
-        for r in job.data_quality_issues(job.curate_records(parsed)).collect()
+        for r in data_quality_issues(curate_records(parsed)).collect()
     }
     assert issues == {
         line: ("employee_count", issue) for line, (_, _, issue) in enumerate(EMPLOYEE_COUNTS, 1) if issue
@@ -115,13 +130,13 @@ def test_a_quoted_employee_count_is_told_from_a_number_however_the_colon_is_spac
 
 
 def test_whitespace_around_a_line_is_json_whitespace(lines_frame):
-    parsed = job.parse_lines(lines_frame("\t " + _record() + " \t", " \t ", "\t[1]\t", "\t{1\t"))
+    parsed = parse_lines(lines_frame("\t " + _record() + " \t", " \t ", "\t[1]\t", "\t{1\t"))
     got = [(r["line_kind"], r["reason"]) for r in parsed.orderBy("source_line").collect()]
     assert got == [
         ("record", None),
         ("blank", None),
-        ("quarantined", job.REASON_NOT_OBJECT),
-        ("quarantined", job.REASON_INVALID_JSON),
+        ("quarantined", REASON_NOT_OBJECT),
+        ("quarantined", REASON_INVALID_JSON),
     ]
 
 
@@ -152,13 +167,13 @@ def test_valid_until_must_be_a_real_calendar_date_and_the_accreditation_is_kept(
         {"accreditation_body": " JC ", "accreditation_id": f" J{i} ", "valid_until": raw}
         for i, (raw, _) in enumerate(VALID_UNTIL)
     ]
-    parsed = job.parse_lines(lines_frame(_record(employee_count=1, accreditations=accreditations)))
-    got = [a.asDict() for a in job.curate_records(parsed).collect()[0]["accreditations"]]
+    parsed = parse_lines(lines_frame(_record(employee_count=1, accreditations=accreditations)))
+    got = [a.asDict() for a in curate_records(parsed).collect()[0]["accreditations"]]
     assert got == [
         {"accreditation_body": "JC", "accreditation_id": f"J{i}", "valid_until": expected}
         for i, (_, expected) in enumerate(VALID_UNTIL)
     ]
-    issues = [r.asDict() for r in job.data_quality_issues(job.curate_records(parsed)).collect()]
+    issues = [r.asDict() for r in data_quality_issues(curate_records(parsed)).collect()]
     assert sorted(issues, key=lambda r: r["field"]) == sorted(
         (
             {
@@ -191,18 +206,18 @@ def test_later_file_wins_then_later_line_within_a_file(spark, lines_frame):
     second = lines_frame(
         _record(facility_name="file1-line1"), json.dumps({"facility_id": "F2"}), file_order=1
     )
-    curated = job.curate_records(job.parse_lines(first.unionByName(second)))
-    latest = {r["facility_id"]: r["facility_name"] for r in job.latest_records(curated).collect()}
+    curated = curate_records(parse_lines(first.unionByName(second)))
+    latest = {r["facility_id"]: r["facility_name"] for r in latest_records(curated).collect()}
     assert latest == {"F1": "file1-line1", "F2": None}
 
-    within = job.curate_records(job.parse_lines(first))
-    assert [r["facility_name"] for r in job.latest_records(within).collect()] == ["file0-line2"]
+    within = curate_records(parse_lines(first))
+    assert [r["facility_name"] for r in latest_records(within).collect()] == ["file0-line2"]
 
 
 def test_previous_rows_lose_to_any_new_record_and_the_rest_are_carried_forward(lines_frame):
-    previous = job.latest_records(
-        job.curate_records(
-            job.parse_lines(
+    previous = latest_records(
+        curate_records(
+            parse_lines(
                 lines_frame(
                     _record(facility_id="F1", facility_name="old"),
                     _record(facility_id="F2", facility_name="kept"),
@@ -210,19 +225,19 @@ def test_previous_rows_lose_to_any_new_record_and_the_rest_are_carried_forward(l
             )
         )
     )
-    new = job.latest_records(
-        job.curate_records(
-            job.parse_lines(lines_frame(_record(facility_id="F1", facility_name="new"), file_order=5))
+    new = latest_records(
+        curate_records(
+            parse_lines(lines_frame(_record(facility_id="F1", facility_name="new"), file_order=5))
         )
     )
-    merged = job.latest_records(job.with_previous(new, previous.drop("file_order")), partitions=3)
+    merged = latest_records(with_previous(new, previous.drop("file_order")), partitions=3)
     rows = {r["facility_id"]: (r["facility_name"], r["file_order"]) for r in merged.collect()}
     assert rows == {"F1": ("new", 5), "F2": ("kept", -1)}
-    assert merged.columns == [*job.FACILITY_COLUMNS, "file_order"]
+    assert merged.columns == [*FACILITY_COLUMNS, "file_order"]
 
 
 def test_issues_travel_with_their_record(lines_frame):
-    parsed = job.parse_lines(
+    parsed = parse_lines(
         lines_frame(
             _record(employee_count=-1, accreditations=[{"valid_until": "2026-02-30"}, {"valid_until": None}]),
             _record(facility_id="F2", employee_count="7"),
@@ -231,7 +246,7 @@ def test_issues_travel_with_their_record(lines_frame):
     )
     issues = {
         r["facility_id"]: [(i["field"], i["issue"], i["raw_value"]) for i in r["data_quality_issues"]]
-        for r in job.curate_records(parsed).collect()
+        for r in curate_records(parsed).collect()
     }
     assert issues == {
         "F1": [
@@ -245,8 +260,8 @@ def test_issues_travel_with_their_record(lines_frame):
 
 
 def test_unknown_top_level_fields_are_counted(lines_frame):
-    parsed = job.parse_lines(
+    parsed = parse_lines(
         lines_frame(_record(ownership="x", beds=3), _record(ownership="y"), '{"beds": 1}', "oops")
     )
-    counts = {r["field"]: r["count"] for r in job.unknown_field_counts(parsed).collect()}
+    counts = {r["field"]: r["count"] for r in unknown_field_counts(parsed).collect()}
     assert counts == {"ownership": 2, "beds": 1}

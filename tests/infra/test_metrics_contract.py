@@ -15,7 +15,8 @@ import pytest
 from accreditation_notifier import handler
 from emf_spec import metrics_in_lines
 
-from glue_jobs import curate_facilities as job
+from glue_jobs.curation.metrics import CURATION_METRICS, curation_metrics_line
+from glue_jobs.curation.options import options_from_args
 from infra.config import ALERT_TIERS, METRICS_NAMESPACE
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -32,10 +33,10 @@ Metric = tuple[str, str, frozenset[tuple[str, str]]]
 def _job_metrics(deployment) -> set[Metric]:
     (deployed,) = deployment.of_type("aws:glue/job:Job")
     arguments = deployed.inputs["defaultArguments"]
-    options = job.options_from_args({name.removeprefix("--"): value for name, value in arguments.items()})
+    options = options_from_args({name.removeprefix("--"): value for name, value in arguments.items()})
     # A report carrying every field the job's own metric definitions read.
-    report = {field: 1 for field, _ in job.CURATION_METRICS.values()} | {"snapshot_date": "d", "run_id": "r"}
-    line = job.curation_metrics_line(
+    report = {field: 1 for field, _ in CURATION_METRICS.values()} | {"snapshot_date": "d", "run_id": "r"}
+    line = curation_metrics_line(
         report,
         namespace=options.metrics_namespace,
         stack=options.metrics_stack,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 
@@ -9,6 +10,7 @@ import pytest
 from program_mocks import ACCOUNT_ID, DEV_CONTEXT, ROOT, run_main, run_program
 
 from infra.config import TOPICS
+from infra.etl import package_archive
 from infra.monitoring import Monitoring, MonitoringArgs
 from infra.notifications import VENDORED_MODULES
 from infra.orchestration import SCHEDULED_INPUT
@@ -346,6 +348,7 @@ def test_glue_job(deployment, dev_config):
     assert inputs["executionProperty"] == {"maxConcurrentRuns": 1}
     assert inputs["securityConfiguration"] == "hc-accred-dev-glue"
     assert inputs["defaultArguments"] == {
+        "--extra-py-files": f"s3://{bucket_name('artifacts')}/glue_jobs/curation.zip",
         "--raw_location": f"s3://{bucket_name(layout.RAW)}/",
         "--curated_location": f"s3://{bucket_name(layout.CURATED)}/",
         "--quarantine_location": f"s3://{bucket_name(layout.QUARANTINE)}/",
@@ -362,11 +365,14 @@ def test_glue_job(deployment, dev_config):
         "--custom-logGroup-prefix": "/aws-glue/jobs/hc-accred-dev-curate-facilities",
         "--job-bookmark-option": "job-bookmark-disable",
     }
-    (script,) = deployment.of_type("aws:s3/bucketObject:BucketObject")
-    assert script.inputs["bucket"] == bucket_name("artifacts")
-    assert script.inputs["key"] == "glue_jobs/curate_facilities.py"
-    assert script.inputs["source"].path == str(ROOT / "glue_jobs" / "curate_facilities.py")
-    assert script.inputs["serverSideEncryption"] == "aws:kms" and script.inputs["kmsKeyId"] == KEY_ARN
+    objects = {o.inputs["key"]: o.inputs for o in deployment.of_type("aws:s3/bucketObject:BucketObject")}
+    assert set(objects) == {"glue_jobs/curate_facilities.py", "glue_jobs/curation.zip"}
+    script, package = objects["glue_jobs/curate_facilities.py"], objects["glue_jobs/curation.zip"]
+    assert script["source"].path == str(ROOT / "glue_jobs" / "curate_facilities.py")
+    assert base64.b64decode(package["contentBase64"]) == package_archive(ROOT)
+    for uploaded in (script, package):
+        assert uploaded["bucket"] == bucket_name("artifacts")
+        assert uploaded["serverSideEncryption"] == "aws:kms" and uploaded["kmsKeyId"] == KEY_ARN
 
 
 def test_glue_job_logs_reach_precreated_groups_with_the_key_and_the_retention(deployment, dev_config):

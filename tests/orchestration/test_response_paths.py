@@ -16,7 +16,7 @@ import re
 import botocore.session
 import pytest
 
-from glue_jobs.curate_facilities import MAX_SUMMARY_BYTES, summary_uri
+from glue_jobs.curation.snapshots import MAX_SUMMARY_BYTES, summary_uri
 from pipeline.state_machine import (
     CURATION_SUMMARY_KEY_FORMAT,
     PLACEHOLDER_TARGETS,

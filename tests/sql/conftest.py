@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from glue_jobs.curate_facilities import FACILITY_SCHEMA, hive_columns
+from glue_jobs.curation.schemas import FACILITY_SCHEMA, hive_columns
 from pipeline.layout import FACILITIES_TABLE
 from pipeline.local.athena import LocalAthena
 from pipeline.settings import DEFAULT_ALERT_POLICY

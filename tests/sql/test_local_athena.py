@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from glue_jobs.curate_facilities import FACILITY_SCHEMA, hive_columns
+from glue_jobs.curation.schemas import FACILITY_SCHEMA, hive_columns
 from pipeline.local.athena import LocalAthena, discover_partitions, write_athena_csv
 from pipeline.local.athena_rules import AthenaQueryRejected
 from pipeline.sql_files import load_sql

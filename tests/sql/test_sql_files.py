@@ -11,7 +11,7 @@ from sqlglot import ErrorLevel, exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.tokens import TokenType
 
-from glue_jobs.curate_facilities import FACILITY_SCHEMA, hive_columns
+from glue_jobs.curation.schemas import FACILITY_SCHEMA, hive_columns
 from pipeline.local.athena import transpile_athena_sql
 from pipeline.local.athena_rules import (
     AthenaQueryRejected,

@@ -19,7 +19,13 @@ import boto3
 from iam_recording import CallRecorder, RecordedCall
 from moto import mock_aws
 
-from glue_jobs import curate_facilities as job
+from glue_jobs.curation.catalog import GlueCatalog, Registration
+from glue_jobs.curation.options import CurationOptions
+from glue_jobs.curation.run import Adapters, run
+from glue_jobs.curation.schemas import FACILITIES_TABLE, PARTITION_COLUMN, RUN_COLUMN, TABLES
+from glue_jobs.curation.snapshots import manifest_uri
+from glue_jobs.curation.storage import LocalStorage, S3Storage, StoredObject
+from pipeline.local.catalog import LocalCatalog, run_local_crawler
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "glue_jobs"
 # Successive runs that use every adapter path: a first run (no table yet, so the crawler runs), a rerun
@@ -56,11 +62,11 @@ class MirroredStorage:
     """
 
     zone: ZoneMapping
-    s3: job.S3Storage
+    s3: S3Storage
     setup: Any
-    local: job.LocalStorage = field(default_factory=job.LocalStorage)
+    local: LocalStorage = field(default_factory=LocalStorage)
 
-    def list_objects(self, prefix_uri: str) -> list[job.StoredObject]:
+    def list_objects(self, prefix_uri: str) -> list[StoredObject]:
         self.s3.list_objects(self.zone.s3_uri(prefix_uri))
         return self.local.list_objects(prefix_uri)
 
@@ -92,14 +98,14 @@ class MirroredStorage:
 class MirroredCatalog:
     """The local file catalog for the run; each registration is also made by GlueCatalog on moto."""
 
-    local: job.LocalCatalog
-    glue: job.GlueCatalog
+    local: LocalCatalog
+    glue: GlueCatalog
     curated: ZoneMapping
     setup: Any
 
     def register_snapshot(
         self, table: str, columns: list[dict[str, str]], snapshot_date: str, run_id: str, location: str
-    ) -> job.Registration:
+    ) -> Registration:
         described = self.local.read_table(table)
         if described is not None:
             self._crawled(table, described)
@@ -126,7 +132,7 @@ class MirroredCatalog:
                 },
                 # The crawler sees snapshot_date=X/run_id=R/ folders and makes both partition keys.
                 "PartitionKeys": [
-                    {"Name": k, "Type": "string"} for k in (job.PARTITION_COLUMN, job.RUN_COLUMN)
+                    {"Name": k, "Type": "string"} for k in (PARTITION_COLUMN, RUN_COLUMN)
                 ],
             },
         )
@@ -160,11 +166,11 @@ def record_job_runs(spark: Any, root: Path, buckets: dict[str, str], database: s
         for bucket in buckets.values():
             setup_s3.create_bucket(Bucket=bucket)
         setup_glue.create_database(DatabaseInput={"Name": database})
-        s3 = job.S3Storage(recorder.attach(boto3.client("s3")))
-        glue = job.GlueCatalog(database, recorder.attach(boto3.client("glue")))
+        s3 = S3Storage(recorder.attach(boto3.client("s3")))
+        glue = GlueCatalog(database, recorder.attach(boto3.client("glue")))
         storages = {zone: MirroredStorage(mapping, s3, setup_s3) for zone, mapping in zones.items()}
         catalog = MirroredCatalog(
-            job.LocalCatalog(f"{zones['curated'].root}/"), glue, zones["curated"], setup_glue
+            LocalCatalog(f"{zones['curated'].root}/"), glue, zones["curated"], setup_glue
         )
         clock = 1_700_000_000
         for as_of, run_id, arrivals in RUNS:
@@ -174,7 +180,7 @@ def record_job_runs(spark: Any, root: Path, buckets: dict[str, str], database: s
                 clock += 60
                 os.utime(path, (clock, clock))
             before = _files(zones)
-            options = job.CurationOptions(
+            options = CurationOptions(
                 raw_location=f"{zones['raw'].root}/",
                 curated_location=f"{zones['curated'].root}/",
                 quarantine_location=f"{zones['quarantine'].root}/",
@@ -182,16 +188,15 @@ def record_job_runs(spark: Any, root: Path, buckets: dict[str, str], database: s
                 run_id=run_id,
                 max_rejected_ratio=0.5,
             ).resolved()
-            report = job.run(
-                spark,
-                options,
+            adapters = Adapters(
                 catalog=catalog,
-                storage=storages["curated"],
-                quarantine_storage=storages["quarantine"],
-                raw_storage=storages["raw"],
+                curated=storages["curated"],
+                raw=storages["raw"],
+                quarantine=storages["quarantine"],
             )
+            report = run(spark, options, adapters)
             if report["crawler_required"]:
-                job.run_local_crawler(options.curated_location)
+                run_local_crawler(options.curated_location)
             spark_io.append(_spark_io(zones, report, before))
     return JobRecording(recorder.calls, spark_io)
 
@@ -212,18 +217,18 @@ def _spark_io(zones: dict[str, ZoneMapping], report: dict, before: set[tuple[str
     curated = zones["curated"]
     reads = [("raw", key_of("raw", uri)) for uri in report["new_raw_files"]]
     # The issues table is read back from the written snapshot; a later as-of reads the previous one.
-    read_prefixes = [("curated", key_of("curated", report["locations"][job.FACILITIES_TABLE]))]
+    read_prefixes = [("curated", key_of("curated", report["locations"][FACILITIES_TABLE]))]
     if report["base_snapshot"]:
         manifest = json.loads(
-            Path(job.manifest_uri(f"{curated.root}/", report["base_snapshot"])).read_text(encoding="utf-8")
+            Path(manifest_uri(f"{curated.root}/", report["base_snapshot"])).read_text(encoding="utf-8")
         )
         read_prefixes.append(
-            ("curated", key_of("curated", manifest["tables"][job.FACILITIES_TABLE]["location"]))
+            ("curated", key_of("curated", manifest["tables"][FACILITIES_TABLE]["location"]))
         )
     written_prefixes = [
         (zone, key_of(zone, location))
         for zone, location in (
-            *(("curated", report["locations"][table]) for table in job.TABLES),
+            *(("curated", report["locations"][table]) for table in TABLES),
             ("quarantine", report["locations"]["quarantine"]),
         )
         if location
