@@ -13,7 +13,8 @@ import pulumi_aws as aws
 
 from infra import policies
 from infra.config import METRICS_NAMESPACE, GlueJobSettings
-from infra.roles import service_role
+from infra.roles import ServiceRole, service_role
+from infra.stack import StackContext, ZoneRef
 
 TYPE_TOKEN = "healthcare:index:Etl"
 GLUE_VERSION = "5.1"
@@ -34,24 +35,15 @@ LOG_STREAMS = ("error", "output")
 
 @dataclass
 class EtlArgs:
-    resource_prefix: str
-    account_id: pulumi.Input[str]
-    region: str
-    partition: pulumi.Input[str]
-    kms_key_arn: pulumi.Input[str]
-    raw_location: pulumi.Input[str]
-    curated_location: pulumi.Input[str]
-    quarantine_location: pulumi.Input[str]
-    raw_bucket_arn: pulumi.Input[str]
-    curated_bucket_arn: pulumi.Input[str]
-    quarantine_bucket_arn: pulumi.Input[str]
-    artifacts_bucket_name: pulumi.Input[str]
-    artifacts_bucket_arn: pulumi.Input[str]
+    stack: StackContext
+    raw: ZoneRef
+    curated: ZoneRef
+    quarantine: ZoneRef
+    artifacts: ZoneRef
     database_name: pulumi.Input[str]
     security_configuration_name: pulumi.Input[str]
     max_rejected_ratio: float
     glue: GlueJobSettings
-    log_retention_days: int
 
 
 def package_archive(root: Path) -> bytes:
@@ -116,88 +108,136 @@ def job_log_group_names(*, prefix: str, security_configuration: str, role_name: 
 
 class Etl(pulumi.ComponentResource):
     job_name: pulumi.Output[str]
-    job_arn: pulumi.Output[str]
-    job_role_arn: pulumi.Output[str]
     script_location: pulumi.Output[str]
 
     def __init__(self, name: str, args: EtlArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        job_name = f"{args.resource_prefix}-curate-facilities"
-
-        code = self._upload_code(name, args, child)
-        self.script_location = pulumi.Output.concat("s3://", args.artifacts_bucket_name, "/", SCRIPT_KEY)
-        package_location = pulumi.Output.concat("s3://", args.artifacts_bucket_name, "/", PACKAGE_KEY)
-
-        document = pulumi.Output.all(
-            args.partition,
-            args.account_id,
-            args.raw_bucket_arn,
-            args.curated_bucket_arn,
-            args.quarantine_bucket_arn,
-            args.artifacts_bucket_arn,
-            args.database_name,
-            args.kms_key_arn,
-        ).apply(
-            lambda values: policies.glue_job_policy(
-                partition=values[0],
-                region=args.region,
-                account_id=values[1],
-                raw_bucket_arn=values[2],
-                curated_bucket_arn=values[3],
-                quarantine_bucket_arn=values[4],
-                code_object_arns=[f"{values[5]}/{SCRIPT_KEY}", f"{values[5]}/{PACKAGE_KEY}"],
-                database=values[6],
-                kms_key_arn=values[7],
-            )
+        prefix = args.stack.resource_prefix
+        job_name = f"{prefix}-curate-facilities"
+        job_role_name = f"{prefix}-glue-job"
+        log_group_prefix = f"/aws-glue/jobs/{job_name}"
+        code = self._upload_code(name, args)
+        self.script_location = pulumi.Output.concat(args.artifacts.location, SCRIPT_KEY)
+        job_role = self._job_role(name, args, job_role_name)
+        log_groups = self._log_groups(name, args, log_group_prefix, job_role_name)
+        job = self._job(
+            name,
+            args,
+            job_name=job_name,
+            job_role=job_role,
+            log_group_prefix=log_group_prefix,
+            # IAM is eventually consistent: the role must carry its policy before the first run.
+            depends_on=[job_role.policy, *code, *log_groups],
         )
-        job_role_name = f"{args.resource_prefix}-glue-job"
-        job_role = service_role(
-            f"{name}-job",
-            role_name=job_role_name,
-            service="glue.amazonaws.com",
-            policy_json=pulumi.Output.json_dumps(document),
+
+        self.job_name = job.name
+        self.register_outputs({"job_name": self.job_name, "script_location": self.script_location})
+
+    def _upload_code(self, name: str, args: EtlArgs) -> tuple[aws.s3.BucketObject, aws.s3.BucketObject]:
+        """The script and its package in the artifacts bucket: the job can write curated data but never its
+        own code, and deployed code keeps its own lifecycle (versioned, never expired)."""
+        child = pulumi.ResourceOptions(parent=self)
+        encryption = {"server_side_encryption": "aws:kms", "kms_key_id": args.stack.kms_key_arn}
+        script = aws.s3.BucketObject(
+            f"{name}-script",
+            bucket=args.artifacts.name,
+            key=SCRIPT_KEY,
+            source=pulumi.FileAsset(str(SCRIPT_PATH)),
+            content_type="text/x-python",
+            **encryption,
             opts=child,
         )
-        # Created before the job, so Glue never creates them itself without the key or a retention.
-        log_group_prefix = f"/aws-glue/jobs/{job_name}"
-        log_group_names = pulumi.Output.from_input(args.security_configuration_name).apply(
-            lambda security_configuration: job_log_group_names(
-                prefix=log_group_prefix,
-                security_configuration=security_configuration,
-                role_name=job_role_name,
+        package = aws.s3.BucketObject(
+            f"{name}-package",
+            bucket=args.artifacts.name,
+            key=PACKAGE_KEY,
+            content_base64=base64.b64encode(package_archive(REPOSITORY_ROOT)).decode("ascii"),
+            content_type="application/zip",
+            **encryption,
+            opts=child,
+        )
+        return script, package
+
+    def _job_role(self, name: str, args: EtlArgs, role_name: str) -> ServiceRole:
+        stack = args.stack
+        document = pulumi.Output.all(
+            partition=stack.partition,
+            account_id=stack.account_id,
+            raw_bucket_arn=args.raw.arn,
+            curated_bucket_arn=args.curated.arn,
+            quarantine_bucket_arn=args.quarantine.arn,
+            artifacts_bucket_arn=args.artifacts.arn,
+            database=args.database_name,
+            kms_key_arn=stack.kms_key_arn,
+        ).apply(
+            lambda values: policies.glue_job_policy(
+                partition=values["partition"],
+                region=stack.region,
+                account_id=values["account_id"],
+                raw_bucket_arn=values["raw_bucket_arn"],
+                curated_bucket_arn=values["curated_bucket_arn"],
+                quarantine_bucket_arn=values["quarantine_bucket_arn"],
+                code_object_arns=[
+                    f"{values['artifacts_bucket_arn']}/{SCRIPT_KEY}",
+                    f"{values['artifacts_bucket_arn']}/{PACKAGE_KEY}",
+                ],
+                database=values["database"],
+                kms_key_arn=values["kms_key_arn"],
             )
         )
-        log_groups = [
+        return service_role(
+            f"{name}-job",
+            role_name=role_name,
+            service="glue.amazonaws.com",
+            policy_json=pulumi.Output.json_dumps(document),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _log_groups(
+        self, name: str, args: EtlArgs, log_group_prefix: str, role_name: str
+    ) -> list[aws.cloudwatch.LogGroup]:
+        """Created before the job, so Glue never creates them itself without the key or a retention."""
+        log_group_names = pulumi.Output.from_input(args.security_configuration_name).apply(
+            lambda security_configuration: job_log_group_names(
+                prefix=log_group_prefix, security_configuration=security_configuration, role_name=role_name
+            )
+        )
+        return [
             aws.cloudwatch.LogGroup(
                 f"{name}-job-{stream}-logs",
                 name=log_group_names[index],
-                retention_in_days=args.log_retention_days,
-                kms_key_id=args.kms_key_arn,
-                opts=child,
+                retention_in_days=args.stack.log_retention_days,
+                kms_key_id=args.stack.kms_key_arn,
+                opts=pulumi.ResourceOptions(parent=self),
             )
             for index, stream in enumerate(LOG_STREAMS)
         ]
 
+    def _job(
+        self,
+        name: str,
+        args: EtlArgs,
+        *,
+        job_name: str,
+        job_role: ServiceRole,
+        log_group_prefix: str,
+        depends_on: list[pulumi.Resource],
+    ) -> aws.glue.Job:
         arguments = pulumi.Output.all(
-            package_location,
-            args.raw_location,
-            args.curated_location,
-            args.quarantine_location,
-            args.database_name,
+            package_location=pulumi.Output.concat(args.artifacts.location, PACKAGE_KEY),
+            raw_location=args.raw.location,
+            curated_location=args.curated.location,
+            quarantine_location=args.quarantine.location,
+            database=args.database_name,
         ).apply(
             lambda values: default_arguments(
-                package_location=values[0],
-                raw_location=values[1],
-                curated_location=values[2],
-                quarantine_location=values[3],
-                database=values[4],
+                **values,
                 max_rejected_ratio=args.max_rejected_ratio,
                 log_group_prefix=log_group_prefix,
-                metrics_stack=args.resource_prefix,
+                metrics_stack=args.stack.resource_prefix,
             )
         )
-        job = aws.glue.Job(
+        return aws.glue.Job(
             f"{name}-job",
             name=job_name,
             description="Curate raw NDJSON facility records into the partitioned Parquet snapshot",
@@ -213,44 +253,5 @@ class Etl(pulumi.ComponentResource):
             execution_property={"max_concurrent_runs": 1},
             security_configuration=args.security_configuration_name,
             default_arguments=arguments,
-            # IAM is eventually consistent: the role must carry its policy before the first run.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[job_role.policy, *code, *log_groups]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
-
-        self.job_name = job.name
-        self.job_arn = job.arn
-        self.job_role_arn = job_role.role.arn
-        self.register_outputs(
-            {
-                "job_name": self.job_name,
-                "job_arn": self.job_arn,
-                "job_role_arn": self.job_role_arn,
-                "script_location": self.script_location,
-            }
-        )
-
-    def _upload_code(
-        self, name: str, args: EtlArgs, child: pulumi.ResourceOptions
-    ) -> tuple[aws.s3.BucketObject, aws.s3.BucketObject]:
-        """The script and its package in the artifacts bucket: the job can write curated data but never its
-        own code, and deployed code keeps its own lifecycle (versioned, never expired)."""
-        encryption = {"server_side_encryption": "aws:kms", "kms_key_id": args.kms_key_arn}
-        script = aws.s3.BucketObject(
-            f"{name}-script",
-            bucket=args.artifacts_bucket_name,
-            key=SCRIPT_KEY,
-            source=pulumi.FileAsset(str(SCRIPT_PATH)),
-            content_type="text/x-python",
-            **encryption,
-            opts=child,
-        )
-        package = aws.s3.BucketObject(
-            f"{name}-package",
-            bucket=args.artifacts_bucket_name,
-            key=PACKAGE_KEY,
-            content_base64=base64.b64encode(package_archive(REPOSITORY_ROOT)).decode("ascii"),
-            content_type="application/zip",
-            **encryption,
-            opts=child,
-        )
-        return script, package
