@@ -21,6 +21,7 @@ from infra.config import (
     EmailSubscription,
     NotifierSettings,
 )
+from infra.functions import function_log_group, python_function
 from infra.roles import service_role
 from infra.stack import StackContext, ZoneRef
 from pipeline.layout import NOTIFIER_RESULTS_PREFIX
@@ -29,7 +30,6 @@ from pipeline.settings import AlertPolicy
 TYPE_TOKEN = "healthcare:index:Notifications"
 LAMBDA_DIR = Path(__file__).resolve().parent.parent / "lambda"
 HANDLER = "accreditation_notifier.handler.lambda_handler"
-RUNTIME = "python3.12"
 POWERTOOLS_SERVICE_NAME = "accreditation-notifier"
 # The packages of lambda/requirements.txt (aws-lambda-powertools; pygal, the report's charts) and their
 # required (non-extra) dependencies, all pure Python, copied from the installed packages:
@@ -216,14 +216,7 @@ class Notifications(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         stack = args.stack
         function_name = f"{stack.resource_prefix}-notifier"
-        # Created before the function, so Lambda never creates it without retention or encryption.
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-notifier-logs",
-            name=f"/aws/lambda/{function_name}",
-            retention_in_days=stack.log_retention_days,
-            kms_key_id=stack.kms_key_arn,
-            opts=child,
-        )
+        log_group = function_log_group(f"{name}-notifier-logs", function_name, stack, child)
         alert_topic_arns = [topics[tier].arn for tier in ALERT_TIERS]
         document = pulumi.Output.all(
             idempotency_table_arn=table.arn,
@@ -260,21 +253,16 @@ class Notifications(pulumi.ComponentResource):
                 send_unchanged_digests=args.notifier.send_unchanged_digests,
             )
         )
-        return aws.lambda_.Function(
+        return python_function(
             f"{name}-notifier",
-            name=function_name,
+            function_name=function_name,
             description="Tiered accreditation alert digests to SNS, once per run",
-            runtime=RUNTIME,
-            architectures=["arm64"],
             handler=HANDLER,
-            role=notifier_role.role.arn,
             code=notifier_code(),
-            memory_size=args.notifier.memory_mb,
-            timeout=args.notifier.timeout_seconds,
-            tracing_config={"mode": "Active"},
-            kms_key_arn=stack.kms_key_arn,
-            environment={"variables": environment},
-            logging_config={"log_format": "Text", "log_group": log_group.name},
-            # IAM is eventually consistent: the role must carry its policy before Lambda assumes it.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[notifier_role.policy, log_group]),
+            role=notifier_role,
+            sizing=args.notifier,
+            environment=environment,
+            log_group=log_group,
+            stack=stack,
+            parent=self,
         )

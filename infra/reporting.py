@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
 
 from infra import policies
 from infra.config import NotifierSettings
-from infra.notifications import RUNTIME, notifier_code
+from infra.functions import function_log_group, python_function
+from infra.notifications import notifier_code
 from infra.roles import service_role
 from infra.stack import StackContext, ZoneRef
 from pipeline.layout import LATEST_PREFIX
@@ -55,14 +55,7 @@ class Reporting(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         stack = args.stack
         function_name = f"{stack.resource_prefix}-run-report"
-        # Created before the function, so Lambda never creates it without retention or encryption.
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-run-report-logs",
-            name=f"/aws/lambda/{function_name}",
-            retention_in_days=stack.log_retention_days,
-            kms_key_id=stack.kms_key_arn,
-            opts=child,
-        )
+        log_group = function_log_group(f"{name}-run-report-logs", function_name, stack, child)
         document = pulumi.Output.all(
             production_bucket_arn=args.production.arn,
             curated_bucket_arn=args.curated.arn,
@@ -83,23 +76,18 @@ class Reporting(pulumi.ComponentResource):
             policy_json=pulumi.Output.json_dumps(document),
             opts=child,
         )
-        function = aws.lambda_.Function(
+        function = python_function(
             f"{name}-run-report",
-            name=function_name,
+            function_name=function_name,
             description="The run report (report.html) beside each run's published results",
-            runtime=RUNTIME,
-            architectures=["arm64"],
             handler=HANDLER,
-            role=role.role.arn,
             code=notifier_code(),
-            memory_size=args.function.memory_mb,
-            timeout=args.function.timeout_seconds,
-            tracing_config={"mode": "Active"},
-            kms_key_arn=stack.kms_key_arn,
-            environment={"variables": report_environment(args.alert_policy, args.function.log_level)},
-            logging_config={"log_format": "Text", "log_group": log_group.name},
-            # IAM is eventually consistent: the role must carry its policy before Lambda assumes it.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role.policy, log_group]),
+            role=role,
+            sizing=args.function,
+            environment=report_environment(args.alert_policy, args.function.log_level),
+            log_group=log_group,
+            stack=stack,
+            parent=self,
         )
         self.report_function_name = function.name
         self.report_function_arn = function.arn
