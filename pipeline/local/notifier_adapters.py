@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import unquote, urlparse
@@ -36,19 +36,27 @@ def resolve_location(location: str, out_dir: Path) -> Path:
     return Path(location)
 
 
+@contextmanager
+def open_local_text(
+    location: str, out_dir: Path, missing: Callable[[str], Exception], what: str
+) -> Iterator[TextIO]:
+    """A result file of the out folder as the cloud readers give it (BOM dropped, newline=''), or
+    `missing("<what> not found: ...")` when there is none."""
+    path = resolve_location(location, out_dir)
+    try:
+        stream = path.open(encoding="utf-8-sig", newline="")
+    except FileNotFoundError:
+        raise missing(f"{what} not found: {location} ({path})") from None
+    with stream:
+        yield stream
+
+
 class LocalResultsReader:
     def __init__(self, out_dir: Path) -> None:
         self._out_dir = out_dir
 
-    @contextmanager
-    def open_text(self, location: str) -> Iterator[TextIO]:
-        path = resolve_location(location, self._out_dir)
-        try:
-            stream = path.open(encoding="utf-8-sig", newline="")
-        except FileNotFoundError:
-            raise ResultsNotFoundError(f"results file not found: {location} ({path})") from None
-        with stream:
-            yield stream
+    def open_text(self, location: str) -> AbstractContextManager[TextIO]:
+        return open_local_text(location, self._out_dir, ResultsNotFoundError, "results file")
 
     def list_folders(self, location: str, name_prefix: str) -> list[str]:
         folder = resolve_location(location, self._out_dir)

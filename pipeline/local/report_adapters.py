@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TextIO
 
@@ -20,7 +20,7 @@ from accreditation_report.model import (
     parse_date,
 )
 
-from pipeline.local.notifier_adapters import resolve_location
+from pipeline.local.notifier_adapters import open_local_text, resolve_location
 from pipeline.settings import AlertPolicy
 
 
@@ -30,15 +30,8 @@ class LocalReportReader:
     def __init__(self, out_dir: Path) -> None:
         self._out_dir = out_dir
 
-    @contextmanager
-    def open_text(self, location: str) -> Iterator[TextIO]:
-        path = resolve_location(location, self._out_dir)
-        try:
-            stream = path.open(encoding="utf-8-sig", newline="")
-        except FileNotFoundError:
-            raise ReportInputNotFoundError(f"file not found: {location} ({path})") from None
-        with stream:
-            yield stream
+    def open_text(self, location: str) -> AbstractContextManager[TextIO]:
+        return open_local_text(location, self._out_dir, ReportInputNotFoundError, "file")
 
     def read_text(self, location: str) -> str | None:
         try:
