@@ -13,6 +13,7 @@ import pulumi_aws as aws
 
 from infra import policies
 from infra.config import METRICS_NAMESPACE, GlueJobSettings
+from infra.outputs import when_known
 from infra.roles import ServiceRole, service_role
 from infra.stack import StackContext, ZoneRef
 
@@ -25,6 +26,8 @@ SCRIPT_KEY = "glue_jobs/curate_facilities.py"
 # Glue, the tests and the local runner import it by the same names.
 PACKAGE_KEY = "glue_jobs/curation.zip"
 PACKAGE_SOURCES = ("glue_jobs/__init__.py", "glue_jobs/curation")
+# The objects the job runs from, which its role reads.
+CODE_KEYS = (SCRIPT_KEY, PACKAGE_KEY)
 # Every entry gets this timestamp and mode: the same sources always give the same archive, so an unchanged
 # package never shows as a change on deploy.
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
@@ -160,30 +163,17 @@ class Etl(pulumi.ComponentResource):
 
     def _job_role(self, name: str, args: EtlArgs, role_name: str) -> ServiceRole:
         stack = args.stack
-        document = pulumi.Output.all(
+        document = when_known(
+            policies.glue_job_policy,
             partition=stack.partition,
+            region=stack.region,
             account_id=stack.account_id,
             raw_bucket_arn=args.raw.arn,
             curated_bucket_arn=args.curated.arn,
             quarantine_bucket_arn=args.quarantine.arn,
-            artifacts_bucket_arn=args.artifacts.arn,
+            code_object_arns=[pulumi.Output.concat(args.artifacts.arn, "/", key) for key in CODE_KEYS],
             database=args.database_name,
             kms_key_arn=stack.kms_key_arn,
-        ).apply(
-            lambda values: policies.glue_job_policy(
-                partition=values["partition"],
-                region=stack.region,
-                account_id=values["account_id"],
-                raw_bucket_arn=values["raw_bucket_arn"],
-                curated_bucket_arn=values["curated_bucket_arn"],
-                quarantine_bucket_arn=values["quarantine_bucket_arn"],
-                code_object_arns=[
-                    f"{values['artifacts_bucket_arn']}/{SCRIPT_KEY}",
-                    f"{values['artifacts_bucket_arn']}/{PACKAGE_KEY}",
-                ],
-                database=values["database"],
-                kms_key_arn=values["kms_key_arn"],
-            )
         )
         return service_role(
             f"{name}-job",
@@ -223,19 +213,16 @@ class Etl(pulumi.ComponentResource):
         log_group_prefix: str,
         depends_on: list[pulumi.Resource],
     ) -> aws.glue.Job:
-        arguments = pulumi.Output.all(
+        arguments = when_known(
+            default_arguments,
             package_location=pulumi.Output.concat(args.artifacts.location, PACKAGE_KEY),
             raw_location=args.raw.location,
             curated_location=args.curated.location,
             quarantine_location=args.quarantine.location,
             database=args.database_name,
-        ).apply(
-            lambda values: default_arguments(
-                **values,
-                max_rejected_ratio=args.max_rejected_ratio,
-                log_group_prefix=log_group_prefix,
-                metrics_stack=args.stack.resource_prefix,
-            )
+            max_rejected_ratio=args.max_rejected_ratio,
+            log_group_prefix=log_group_prefix,
+            metrics_stack=args.stack.resource_prefix,
         )
         return aws.glue.Job(
             f"{name}-job",

@@ -10,7 +10,8 @@ import pulumi_aws as aws
 
 from infra import policies
 from infra.catalog import ATHENA_OUTPUT_PREFIX
-from infra.roles import service_role
+from infra.outputs import when_known
+from infra.roles import ServiceRole, service_role
 from infra.stack import StackContext, ZoneRef
 from infra.state_machine_policy import StateMachineAccess, state_machine_policy
 from pipeline.sizing import glue_task_timeout_seconds, lambda_task_timeout_seconds
@@ -60,6 +61,33 @@ def start_execution_policy(state_machine_arn: str, kms_key_arn: str) -> dict:
         policies.statement("StartPipeline", ["states:StartExecution"], state_machine_arn),
         policies.statement("EncryptExecutionInput", ["kms:GenerateDataKey"], kms_key_arn),
     )
+
+
+def machine_role_policy(
+    definition: dict,
+    *,
+    partition: str,
+    region: str,
+    account_id: str,
+    state_machine_arn: str,
+    athena_results_bucket: str,
+    curated_bucket: str,
+    kms_key_arn: str,
+    catalog_kms_key_arn: str | None,
+) -> dict:
+    """The state machine role's policy for `definition`: its queries read the curated bucket, the stack's key
+    encrypts what its tasks touch, and the catalog's key is needed when the stack encrypts the catalog."""
+    access = StateMachineAccess(
+        partition=partition,
+        region=region,
+        account_id=account_id,
+        state_machine_arn=state_machine_arn,
+        athena_results_bucket=athena_results_bucket,
+        athena_data_buckets=(curated_bucket,),
+        kms_key_arns=(kms_key_arn,),
+        catalog_kms_key_arns=(catalog_kms_key_arn,) if catalog_kms_key_arn else (),
+    )
+    return state_machine_policy(definition, access)
 
 
 def raw_object_created_pattern(raw_bucket_name: str) -> dict:
@@ -112,16 +140,19 @@ class Orchestration(pulumi.ComponentResource):
             machine_name,
         )
         state_machine = self._state_machine(name, args, machine_name, machine_arn)
-        start_policy = pulumi.Output.all(
-            state_machine_arn=machine_arn, kms_key_arn=stack.kms_key_arn
-        ).apply(lambda values: json.dumps(start_execution_policy(**values)))
+        start_policy = when_known(
+            start_execution_policy, state_machine_arn=machine_arn, kms_key_arn=stack.kms_key_arn
+        ).apply(json.dumps)
         rule_name = f"{stack.resource_prefix}-raw-arrival"
         schedule_name = f"{stack.resource_prefix}-pipeline"
         # Known before the rule and schedule exist, like the machine's ARN: their roles come first.
-        source_arns = pulumi.Output.all(partition=stack.partition, account_id=stack.account_id).apply(
-            lambda values: trigger_source_arns(
-                **values, region=stack.region, rule=rule_name, schedule=schedule_name
-            )
+        source_arns = when_known(
+            trigger_source_arns,
+            partition=stack.partition,
+            region=stack.region,
+            account_id=stack.account_id,
+            rule=rule_name,
+            schedule=schedule_name,
         )
         self._raw_arrival_trigger(name, args, state_machine, rule_name, start_policy, source_arns)
         self._schedule(name, args, state_machine, schedule_name, start_policy, source_arns)
@@ -139,73 +170,36 @@ class Orchestration(pulumi.ComponentResource):
             glue_timeout_seconds=glue_task_timeout_seconds(args.glue_timeout_minutes),
             notifier_timeout_seconds=lambda_task_timeout_seconds(args.notifier_timeout_seconds),
         )
-        return pulumi.Output.all(
+        targets = when_known(
+            StateMachineTargets,
             glue_job_name=args.glue_job_name,
             crawler_name=args.crawler_name,
             database=args.database_name,
             workgroup=args.workgroup_name,
             curated_bucket=args.curated.name,
             athena_results_bucket=args.athena_results.name,
+            athena_results_prefix=ATHENA_OUTPUT_PREFIX,
             production_bucket=args.production.name,
             notifier_function_arn=args.notifier_function_arn,
             status_topic_arn=args.status_topic_arn,
             report_function_arn=args.report_function_arn,
-        ).apply(
-            lambda targets: build_state_machine(
-                StateMachineTargets(**targets, athena_results_prefix=ATHENA_OUTPUT_PREFIX), settings
-            )
         )
+        return targets.apply(lambda known: build_state_machine(known, settings))
 
     def _state_machine(
         self, name: str, args: OrchestrationArgs, machine_name: str, machine_arn: pulumi.Output[str]
     ) -> aws.sfn.StateMachine:
         """The state machine, its role (derived from its definition) and its log group."""
-        child = pulumi.ResourceOptions(parent=self)
         stack = args.stack
         definition = self._definition(args)
-        role_policy = pulumi.Output.all(
-            definition=definition,
-            partition=stack.partition,
-            account_id=stack.account_id,
-            state_machine_arn=machine_arn,
-            athena_results_bucket=args.athena_results.name,
-            curated_bucket=args.curated.name,
-            kms_key_arn=stack.kms_key_arn,
-            catalog_kms_key_arn=args.catalog_kms_key_arn,
-        ).apply(
-            lambda values: state_machine_policy(
-                values["definition"],
-                StateMachineAccess(
-                    partition=values["partition"],
-                    region=stack.region,
-                    account_id=values["account_id"],
-                    state_machine_arn=values["state_machine_arn"],
-                    athena_results_bucket=values["athena_results_bucket"],
-                    athena_data_buckets=(values["curated_bucket"],),
-                    kms_key_arns=(values["kms_key_arn"],),
-                    catalog_kms_key_arns=(
-                        (values["catalog_kms_key_arn"],) if values["catalog_kms_key_arn"] else ()
-                    ),
-                ),
-            )
-        )
-        machine_role = service_role(
-            f"{name}-state-machine",
-            role_name=f"{stack.resource_prefix}-state-machine",
-            service="states.amazonaws.com",
-            policy_json=pulumi.Output.json_dumps(role_policy),
-            trust_condition=pulumi.Output.all(account_id=stack.account_id, machine_arn=machine_arn).apply(
-                lambda values: policies.on_behalf_of(values["account_id"], [values["machine_arn"]])
-            ),
-            opts=child,
-        )
+        machine_role = self._machine_role(name, args, definition, machine_arn)
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-state-machine-logs",
             # The /aws/vendedlogs/ prefix keeps the log delivery resource policy small (AWS guidance).
             name=f"/aws/vendedlogs/states/{machine_name}",
             retention_in_days=stack.log_retention_days,
             kms_key_id=stack.kms_key_arn,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         return aws.sfn.StateMachine(
             f"{name}-state-machine",
@@ -231,6 +225,54 @@ class Orchestration(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[machine_role.policy]),
         )
 
+    def _machine_role(
+        self,
+        name: str,
+        args: OrchestrationArgs,
+        definition: pulumi.Output[dict],
+        machine_arn: pulumi.Output[str],
+    ) -> ServiceRole:
+        """Assumable by Step Functions for this machine only, allowed exactly what its tasks call."""
+        stack = args.stack
+        role_policy = when_known(
+            machine_role_policy,
+            definition=definition,
+            partition=stack.partition,
+            region=stack.region,
+            account_id=stack.account_id,
+            state_machine_arn=machine_arn,
+            athena_results_bucket=args.athena_results.name,
+            curated_bucket=args.curated.name,
+            kms_key_arn=stack.kms_key_arn,
+            catalog_kms_key_arn=args.catalog_kms_key_arn,
+        )
+        return self._role(
+            name, args, "state-machine", "states", pulumi.Output.json_dumps(role_policy), [machine_arn]
+        )
+
+    def _role(
+        self,
+        name: str,
+        args: OrchestrationArgs,
+        role: str,
+        service: str,
+        policy_json: pulumi.Input[str],
+        source_arns: pulumi.Input[list[str]],
+    ) -> ServiceRole:
+        """`<prefix>-<role>`, assumed by `service` (states, events, scheduler) on behalf of `source_arns` of
+        the stack's account only."""
+        stack = args.stack
+        return service_role(
+            f"{name}-{role}",
+            role_name=f"{stack.resource_prefix}-{role}",
+            service=f"{service}.amazonaws.com",
+            policy_json=policy_json,
+            trust_condition=when_known(
+                policies.on_behalf_of, account_id=stack.account_id, source_arns=source_arns
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
     def _raw_arrival_trigger(
         self,
         name: str,
@@ -241,17 +283,7 @@ class Orchestration(pulumi.ComponentResource):
         source_arns: pulumi.Output[dict],
     ) -> None:
         """The EventBridge rule on the raw bucket's Object Created events, its target and its role."""
-        stack = args.stack
-        events_role = service_role(
-            f"{name}-raw-arrival",
-            role_name=f"{stack.resource_prefix}-raw-arrival",
-            service="events.amazonaws.com",
-            policy_json=start_policy,
-            trust_condition=pulumi.Output.all(account_id=stack.account_id, source_arns=source_arns).apply(
-                lambda values: policies.on_behalf_of(values["account_id"], values["source_arns"]["events"])
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        events_role = self._role(name, args, "raw-arrival", "events", start_policy, source_arns["events"])
         rule = aws.cloudwatch.EventRule(
             f"{name}-raw-arrival",
             name=rule_name,
@@ -281,16 +313,8 @@ class Orchestration(pulumi.ComponentResource):
         source_arns: pulumi.Output[dict],
     ) -> None:
         """The daily schedule and its role."""
-        stack = args.stack
-        scheduler_role = service_role(
-            f"{name}-schedule",
-            role_name=f"{stack.resource_prefix}-schedule",
-            service="scheduler.amazonaws.com",
-            policy_json=start_policy,
-            trust_condition=pulumi.Output.all(account_id=stack.account_id, source_arns=source_arns).apply(
-                lambda values: policies.on_behalf_of(values["account_id"], values["source_arns"]["scheduler"])
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+        scheduler_role = self._role(
+            name, args, "schedule", "scheduler", start_policy, source_arns["scheduler"]
         )
         aws.scheduler.Schedule(
             f"{name}-schedule",
