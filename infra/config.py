@@ -18,6 +18,8 @@ TOPICS = (*ALERT_TIERS, STATUS_TOPIC)
 METRICS_NAMESPACE = "HealthcareAccreditation"
 # PutMetricAlarm: "Period multiplied by EvaluationPeriods can't be more than 604,800 seconds" (7 days).
 MAX_ALARM_EVALUATION_HOURS = 604_800 // 3600
+# The missing-run alarm fires when no execution has succeeded for this many hours (daily runs plus slack).
+DEFAULT_MISSING_RUN_ALARM_HOURS = 26
 
 GLUE_WORKER_TYPES = ("G.1X", "G.2X", "G.4X", "G.8X", "G.025X")
 # AWS Glue Flex runs only on these worker types.
@@ -108,8 +110,7 @@ class StackSettings:
     schedule_expression: str = "cron(0 6 * * ? *)"
     schedule_timezone: str = "UTC"
     arrival_batch_window_seconds: int = DEFAULT_SIZING.arrival_batch_window_seconds
-    # The missing-run alarm fires when no execution has succeeded for this many hours (daily runs plus slack).
-    missing_run_alarm_hours: int = 26
+    missing_run_alarm_hours: int = DEFAULT_MISSING_RUN_ALARM_HOURS
     glue: GlueJobSettings = GlueJobSettings()
     notifier: NotifierSettings = NotifierSettings()
     retention: RetentionSettings = RetentionSettings()

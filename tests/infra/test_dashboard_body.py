@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from infra.monitoring import dashboard_body
+from infra.dashboard import dashboard_body
 
 # Overall Structure: "an array of between 0 and 500 widget objects, as well as a few other parameters".
 MAX_WIDGETS = 500
