@@ -121,12 +121,12 @@ def state_machine_policy(definition: Mapping, access: StateMachineAccess) -> dic
     """Least-privilege policy for exactly the tasks of `definition`, plus log delivery and X-Ray."""
     grants: list[Grant] = []
     for task in iter_tasks(definition):
-        rule = _RULES.get(integration_of(task.resource))
+        rule = RULES.get(integration_of(task.resource))
         if rule is None:
             raise UnsupportedIntegration(
                 f"task {task.name!r} calls {task.resource}, which has no permission rule"
             )
-        grants.extend(rule(task, access, definition))
+        grants.extend(rule(task, access))
     grants.append(Grant(LOG_DELIVERY_ACTIONS, ("*",)))
     grants.append(Grant(TRACING_ACTIONS, ("*",)))
     return {"Version": VERSION, "Statement": _statements(grants)}
@@ -191,33 +191,23 @@ def _kms(access: StateMachineAccess, *actions: str) -> Grant:
     return Grant(actions, access.kms_key_arns)
 
 
-def _workgroups(definition: Mapping) -> list[str]:
-    return sorted(
-        {
-            task.parameters["WorkGroup"]
-            for task in iter_tasks(definition)
-            if integration_of(task.resource).startswith("athena:startQueryExecution")
-        }
-    )
-
-
 # -- one rule per integration the definition may use ------------------------------------------------------
 
-Rule = Callable[[Task, StateMachineAccess, Mapping], list[Grant]]
+Rule = Callable[[Task, StateMachineAccess], list[Grant]]
 
 
-def _glue_job_sync(task: Task, access: StateMachineAccess, _: Mapping) -> list[Grant]:
+def _glue_job_sync(task: Task, access: StateMachineAccess) -> list[Grant]:
     return [Grant(GLUE_JOB_SYNC_ACTIONS, (_arn(access, "glue", f"job/{_static(task, 'JobName')}"),))]
 
 
 def _glue_crawler(action: str) -> Rule:
-    def rule(task: Task, access: StateMachineAccess, _: Mapping) -> list[Grant]:
+    def rule(task: Task, access: StateMachineAccess) -> list[Grant]:
         return [Grant((action,), (_arn(access, "glue", f"crawler/{_static(task, 'Name')}"),))]
 
     return rule
 
 
-def _athena_query_sync(task: Task, access: StateMachineAccess, _: Mapping) -> list[Grant]:
+def _athena_query_sync(task: Task, access: StateMachineAccess) -> list[Grant]:
     workgroup = _static(task, "WorkGroup")
     context = task.parameters.get("QueryExecutionContext", {})
     database = context.get("Database")
@@ -249,15 +239,7 @@ def _athena_query_sync(task: Task, access: StateMachineAccess, _: Mapping) -> li
     ]
 
 
-def _athena_runtime_statistics(task: Task, access: StateMachineAccess, definition: Mapping) -> list[Grant]:
-    workgroups = _workgroups(definition)
-    if not workgroups:
-        raise UnsupportedIntegration(f"task {task.name!r} reads query statistics but no task starts a query")
-    arns = tuple(_arn(access, "athena", f"workgroup/{workgroup}") for workgroup in workgroups)
-    return [Grant(("athena:GetQueryRuntimeStatistics",), arns)]
-
-
-def _s3_get_object(task: Task, access: StateMachineAccess, _: Mapping) -> list[Grant]:
+def _s3_get_object(task: Task, access: StateMachineAccess) -> list[Grant]:
     key = _static_prefix(task, "Key")
     return [
         Grant(("s3:GetObject",), (_s3_object(access, f"{_static(task, 'Bucket')}/{key}"),)),
@@ -265,7 +247,7 @@ def _s3_get_object(task: Task, access: StateMachineAccess, _: Mapping) -> list[G
     ]
 
 
-def _s3_copy_object(task: Task, access: StateMachineAccess, _: Mapping) -> list[Grant]:
+def _s3_copy_object(task: Task, access: StateMachineAccess) -> list[Grant]:
     source = _static_prefix(task, "CopySource")
     target = f"{_static(task, 'Bucket')}/{_static_prefix(task, 'Key')}"
     return [
@@ -275,7 +257,7 @@ def _s3_copy_object(task: Task, access: StateMachineAccess, _: Mapping) -> list[
     ]
 
 
-def _sfn_list_executions(task: Task, access: StateMachineAccess, _: Mapping) -> list[Grant]:
+def _sfn_list_executions(task: Task, access: StateMachineAccess) -> list[Grant]:
     if task.parameters.get("StateMachineArn.$") != "$$.StateMachine.Id":
         raise UnsupportedIntegration(f"task {task.name!r} lists executions of another state machine")
     # IAM lists both resource types as required for ListExecutions; this machine's own Map Runs (it has
@@ -284,24 +266,24 @@ def _sfn_list_executions(task: Task, access: StateMachineAccess, _: Mapping) -> 
     return [Grant(("states:ListExecutions",), (access.state_machine_arn, map_runs))]
 
 
-def _lambda_invoke(task: Task, access: StateMachineAccess, _: Mapping) -> list[Grant]:
+def _lambda_invoke(task: Task, access: StateMachineAccess) -> list[Grant]:
     function_arn = _static(task, "FunctionName")
     return [Grant(("lambda:InvokeFunction",), (function_arn, f"{function_arn}:*"))]
 
 
-def _sns_publish(task: Task, access: StateMachineAccess, _: Mapping) -> list[Grant]:
+def _sns_publish(task: Task, access: StateMachineAccess) -> list[Grant]:
     return [
         Grant(("sns:Publish",), (_static(task, "TopicArn"),)),
         _kms(access, KMS_DECRYPT, KMS_GENERATE),
     ]
 
 
-_RULES: dict[str, Rule] = {
+# Exactly the integrations the definition uses: a rule no task needs would be a grant ready for nothing.
+RULES: dict[str, Rule] = {
     "glue:startJobRun.sync": _glue_job_sync,
     "aws-sdk:glue:startCrawler": _glue_crawler("glue:StartCrawler"),
     "aws-sdk:glue:getCrawler": _glue_crawler("glue:GetCrawler"),
     "athena:startQueryExecution.sync": _athena_query_sync,
-    "aws-sdk:athena:getQueryRuntimeStatistics": _athena_runtime_statistics,
     "aws-sdk:s3:getObject": _s3_get_object,
     "aws-sdk:s3:copyObject": _s3_copy_object,
     "aws-sdk:sfn:listExecutions": _sfn_list_executions,

@@ -13,8 +13,10 @@ from parliament import analyze_policy_string
 
 from infra.orchestration import raw_object_created_pattern, start_execution_policy
 from infra.state_machine_policy import (
+    RULES,
     StateMachineAccess,
     UnsupportedIntegration,
+    integration_of,
     iter_tasks,
     state_machine_policy,
 )
@@ -87,7 +89,6 @@ SDK_CALLS = {
     "states:ListExecutions": {"states:ListExecutions": [MACHINE_ARN]},
     "glue:StartCrawler": {"glue:StartCrawler": [_glue(f"crawler/{T.crawler_name}")]},
     "glue:GetCrawler": {"glue:GetCrawler": [_glue(f"crawler/{T.crawler_name}")]},
-    "athena:GetQueryRuntimeStatistics": {"athena:GetQueryRuntimeStatistics": [WORKGROUP]},
     "s3:GetObject": {
         "s3:GetObject": [_s3(f"{T.curated_bucket}/_reports/snapshot_date=2026-12-01/curation_report.json")],
         "kms:Decrypt": [KEY_ARN],
@@ -214,6 +215,10 @@ def test_a_task_without_a_permission_rule_is_refused(definition):
     }
     with pytest.raises(UnsupportedIntegration, match="dynamodb:putItem"):
         state_machine_policy(definition, ACCESS)
+
+
+def test_every_permission_rule_serves_a_task_of_the_definition(definition):
+    assert set(RULES) == {integration_of(task.resource) for task in iter_tasks(definition)}
 
 
 def test_a_new_target_is_granted_because_grants_come_from_the_definition(definition):

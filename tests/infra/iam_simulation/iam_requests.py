@@ -386,11 +386,6 @@ def state_machine_requests(stack: Stack) -> list[AccessRequest]:
             requests.add(f"glue:{action}", stack.arn("glue", f"crawler/{task.parameters['Name']}"), reason)
         elif integration == "athena:startQueryExecution.sync":
             _athena_query(requests, stack, task, reason, results_bucket, results_prefix)
-        elif integration == "aws-sdk:athena:getQueryRuntimeStatistics":
-            workgroup = stack.outputs["athena_workgroup"]
-            requests.add(
-                "athena:GetQueryRuntimeStatistics", stack.arn("athena", f"workgroup/{workgroup}"), reason
-            )
         elif integration == "aws-sdk:s3:getObject":
             requests.s3_read(task.parameters["Bucket"], _value(task, "Key"), reason)
         elif integration == "aws-sdk:s3:copyObject":
