@@ -94,6 +94,21 @@ class QueryScan:
     raw_bytes: int  # the seed design scans the raw NDJSON in full
     raw_billed: int
 
+    @classmethod
+    def of(
+        cls, stage: str, columns: tuple[str, ...], leaf_columns: int, curated_bytes: int, raw_bytes: int
+    ) -> QueryScan:
+        """The scan of `curated_bytes` and `raw_bytes`, each with what Athena bills for it."""
+        return cls(
+            stage=stage,
+            columns=columns,
+            leaf_columns=leaf_columns,
+            curated_bytes=curated_bytes,
+            curated_billed=athena_billed_bytes(curated_bytes),
+            raw_bytes=raw_bytes,
+            raw_billed=athena_billed_bytes(raw_bytes),
+        )
+
     @property
     def ratio(self) -> float:
         return self.raw_billed / self.curated_billed
@@ -139,17 +154,8 @@ def measure_snapshot(partition_folder: Path, raw_bytes: int, facilities: int) ->
         columns = referenced_columns(load_sql(stage.sql_file), table_columns)
         curated = scanned_bytes(columns, leaves)
         leaf_count = sum(1 for leaf in leaves if any(leaf[: len(c)] == c for c in columns))
-        queries.append(
-            QueryScan(
-                stage=stage.name,
-                columns=tuple(sorted(".".join(column) for column in columns)),
-                leaf_columns=leaf_count,
-                curated_bytes=curated,
-                curated_billed=athena_billed_bytes(curated),
-                raw_bytes=raw_bytes,
-                raw_billed=athena_billed_bytes(raw_bytes),
-            )
-        )
+        dotted = tuple(sorted(".".join(column) for column in columns))
+        queries.append(QueryScan.of(stage.name, dotted, leaf_count, curated, raw_bytes))
     return SnapshotScans(
         facilities=facilities,
         raw_bytes=raw_bytes,
@@ -162,21 +168,16 @@ def measure_snapshot(partition_folder: Path, raw_bytes: int, facilities: int) ->
 def extrapolate(measured: SnapshotScans, facilities: int) -> SnapshotScans:
     """Scale measured per-facility bytes to another registry size (marked as extrapolated)."""
     scale = facilities / measured.facilities
-    queries = []
-    for query in measured.queries:
-        curated = round(query.curated_bytes * scale)
-        raw = round(query.raw_bytes * scale)
-        queries.append(
-            QueryScan(
-                stage=query.stage,
-                columns=query.columns,
-                leaf_columns=query.leaf_columns,
-                curated_bytes=curated,
-                curated_billed=athena_billed_bytes(curated),
-                raw_bytes=raw,
-                raw_billed=athena_billed_bytes(raw),
-            )
+    queries = [
+        QueryScan.of(
+            query.stage,
+            query.columns,
+            query.leaf_columns,
+            round(query.curated_bytes * scale),
+            round(query.raw_bytes * scale),
         )
+        for query in measured.queries
+    ]
     return SnapshotScans(
         facilities=facilities,
         raw_bytes=round(measured.raw_bytes * scale),
