@@ -100,7 +100,6 @@ class RetentionSettings:
 class StackSettings:
     """Everything a stack may change; components receive slices of it as args."""
 
-    project: str
     stack: str
     region: str
     name_prefix: str
@@ -237,7 +236,6 @@ def load_settings() -> StackSettings:
     retention_defaults = RetentionSettings()
     defaults = _DEFAULT_STACK
     return StackSettings(
-        project=pulumi.get_project(),
         stack=pulumi.get_stack().lower(),
         region=pulumi.Config("aws").require("region"),
         name_prefix=config.require("namePrefix").lower(),
@@ -300,9 +298,7 @@ def load_settings() -> StackSettings:
     )
 
 
-_DEFAULT_STACK = StackSettings(
-    project="defaults", stack="defaults", region="us-east-1", name_prefix="defaults"
-)
+_DEFAULT_STACK = StackSettings(stack="defaults", region="us-east-1", name_prefix="defaults")
 
 
 def _int(config: pulumi.Config, key: str, default: int) -> int:

@@ -19,7 +19,7 @@ def settings_from(config: dict[str, str], stack: str = "dev") -> StackSettings:
 
 def test_dev_config_is_read_into_typed_settings(dev_config):
     settings = settings_from(dev_config)
-    assert settings.project == "healthcare-accreditation" and settings.stack == "dev"
+    assert settings.stack == "dev"
     assert settings.region == "us-east-1"
     assert settings.resource_prefix == "hc-accred-dev"
     assert settings.glue_database_name == "hc_accred_dev"
@@ -59,7 +59,7 @@ def test_tier_bounds_come_from_config_and_are_validated(dev_config):
         settings_from(config)
 
 
-BASE = StackSettings(project="p", stack="dev", region="us-east-1", name_prefix="hc-accred")
+BASE = StackSettings(stack="dev", region="us-east-1", name_prefix="hc-accred")
 
 
 @pytest.mark.parametrize(
