@@ -40,6 +40,8 @@ VENDORED_MODULES = (
 )
 # Where the notifier writes accreditation_alerts.csv inside the athena-results bucket.
 ALERTS_PREFIX = NOTIFIER_RESULTS_PREFIX
+# The notifier's publication records are Powertools Idempotency records: the hash key and TTL attribute are
+# the names DynamoDBPersistenceLayer writes by default.
 IDEMPOTENCY_KEY = "id"
 IDEMPOTENCY_TTL_ATTRIBUTE = "expiration"
 TIER_FILTER_POLICY = {"scope": ["all"]}

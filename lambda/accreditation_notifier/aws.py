@@ -1,24 +1,22 @@
-"""Cloud adapters of the notifier: S3 reader and alerts writer, SNS publisher, DynamoDB publication ledger."""
+"""Cloud adapters of the notifier: S3 reader and alerts writer, SNS publisher, publication records."""
 
 from __future__ import annotations
 
 import io
 import os
 import tempfile
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TextIO
 from urllib.parse import urlparse
 
 import boto3
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from accreditation_notifier.model import (
     Digest,
-    DigestInProgressError,
-    DigestKey,
     InvalidEventError,
     ResultsNotFoundError,
 )
@@ -28,9 +26,6 @@ from accreditation_notifier.model import (
 RETRY_CONFIG = Config(
     retries={"mode": "adaptive", "total_max_attempts": 8}, connect_timeout=5, read_timeout=30
 )
-
-STATUS_IN_PROGRESS = "IN_PROGRESS"
-STATUS_COMPLETED = "COMPLETED"
 
 _MISSING_OBJECT_CODES = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}
 
@@ -132,94 +127,10 @@ class SnsPublisher:
         return response["MessageId"]
 
 
-class DynamoDbLedger:
-    """Conditional writes on one item per digest (hash key `id`, TTL attribute `expiration`).
+def dynamodb_publication_store(clients: LazyClients, table_name: str) -> DynamoDBPersistenceLayer:
+    """Powertools' DynamoDB persistence layer on the stack's table, through the retrying client.
 
-    A claim succeeds when no item exists, when the item's TTL has passed (DynamoDB deletes expired items
-    lazily), or when an earlier claim was left IN_PROGRESS past its deadline (a crashed invocation).
+    Its default attribute names are the table's: hash key `id`, TTL `expiration`, and `status`,
+    `in_progress_expiration` and `data` (the saved response).
     """
-
-    def __init__(
-        self,
-        clients: LazyClients,
-        table_name: str,
-        run_id: str,
-        ttl_seconds: int,
-        in_progress_seconds: int,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._clients = clients
-        self._table_name = table_name
-        self._run_id = run_id
-        self._ttl_seconds = ttl_seconds
-        self._in_progress_seconds = in_progress_seconds
-        self._clock = clock
-
-    @property
-    def _dynamodb(self) -> Any:
-        return self._clients.get("dynamodb")
-
-    def claim(self, key: DigestKey) -> bool:
-        now = int(self._clock())
-        try:
-            self._dynamodb.put_item(
-                TableName=self._table_name,
-                Item={
-                    "id": {"S": key.id},
-                    "status": {"S": STATUS_IN_PROGRESS},
-                    "run_id": {"S": self._run_id},
-                    "expiration": {"N": str(now + self._ttl_seconds)},
-                    "in_progress_expiration": {"N": str(now + self._in_progress_seconds)},
-                },
-                ConditionExpression=(
-                    "attribute_not_exists(id) OR expiration < :now"
-                    " OR (#status = :in_progress AND in_progress_expiration < :now)"
-                ),
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":now": {"N": str(now)},
-                    ":in_progress": {"S": STATUS_IN_PROGRESS},
-                },
-            )
-            return True
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
-        existing = self._dynamodb.get_item(
-            TableName=self._table_name, Key={"id": {"S": key.id}}, ConsistentRead=True
-        ).get("Item", {})
-        if existing.get("status", {}).get("S") == STATUS_IN_PROGRESS:
-            raise DigestInProgressError(
-                f"digest {key.id} is being published by run {existing.get('run_id', {}).get('S')}; retry"
-            )
-        return False
-
-    def complete(self, key: DigestKey, message_id: str) -> None:
-        self._dynamodb.update_item(
-            TableName=self._table_name,
-            Key={"id": {"S": key.id}},
-            UpdateExpression=(
-                "SET #status = :completed, message_id = :message_id REMOVE in_progress_expiration"
-            ),
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":completed": {"S": STATUS_COMPLETED},
-                ":message_id": {"S": message_id},
-            },
-        )
-
-    def release(self, key: DigestKey) -> None:
-        try:
-            self._dynamodb.delete_item(
-                TableName=self._table_name,
-                Key={"id": {"S": key.id}},
-                ConditionExpression="#status = :in_progress AND run_id = :run_id",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":in_progress": {"S": STATUS_IN_PROGRESS},
-                    ":run_id": {"S": self._run_id},
-                },
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
+    return DynamoDBPersistenceLayer(table_name=table_name, boto3_client=clients.get("dynamodb"))

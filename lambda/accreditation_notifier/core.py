@@ -1,4 +1,5 @@
-"""The notifier's core: stream results, classify and mark alerts, write the alerts CSVs, publish once."""
+"""The notifier's core: stream results, classify and mark alerts, write the alerts CSVs, publish once
+(publication.py)."""
 
 from __future__ import annotations
 
@@ -37,9 +38,9 @@ from accreditation_notifier.model import (
     MalformedResultsError,
     NotifierPolicy,
     NotifierRequest,
-    PublicationLedger,
     ResultsReader,
 )
+from accreditation_notifier.publication import PublicationRecords, publish_once
 
 logger = Logger(child=True)
 
@@ -254,39 +255,13 @@ def collect_digests(
     return digests, counts
 
 
-def publish_once(
-    digests: list[Digest], publisher: DigestPublisher, ledger: PublicationLedger
-) -> tuple[int, int]:
-    """Publish every digest the ledger has not seen; returns (published, skipped as duplicates).
-
-    A failed publish releases its claim and propagates, so a retry publishes exactly what is missing.
-    """
-    published = skipped = 0
-    for digest in digests:
-        log_keys = {"digest": digest.key.id, "listed": digest.listed, "omitted": digest.omitted}
-        if not ledger.claim(digest.key):
-            skipped += 1
-            logger.info({"message": "digest already published, skipped", **log_keys})
-            continue
-        try:
-            message_id = publisher.publish(digest)
-        except Exception:
-            logger.exception({"message": "publishing a digest failed", **log_keys})
-            ledger.release(digest.key)
-            raise
-        ledger.complete(digest.key, message_id)
-        published += 1
-        logger.info({"message": "digest published", "message_id": message_id, **log_keys})
-    return published, skipped
-
-
 def run_notifier(
     request: NotifierRequest,
     policy: NotifierPolicy,
     reader: ResultsReader,
     alerts_writer: AlertsWriter,
     publisher: DigestPublisher,
-    ledger: PublicationLedger,
+    records: PublicationRecords,
 ) -> dict[str, object]:
     """Stage 3 with the caller's adapters; returns the summary the success notification quotes."""
     digests, counts = collect_digests(request, policy, reader, alerts_writer)
@@ -298,7 +273,7 @@ def run_notifier(
             "digests": [digest.key.id for digest in digests],
         }
     )
-    published, skipped = publish_once(digests, publisher, ledger)
+    published, skipped = publish_once(digests, publisher, records, request.run_id)
     return {
         "as_of": request.as_of.isoformat(),
         "run_id": request.run_id,

@@ -12,11 +12,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from accreditation_notifier.aws import (
-    DynamoDbLedger,
     LazyClients,
     S3AlertsWriter,
     S3ResultsReader,
     SnsPublisher,
+    dynamodb_publication_store,
     parse_s3_uri,
 )
 from accreditation_notifier.core import run_notifier
@@ -28,12 +28,9 @@ from accreditation_notifier.model import (
     NotifierPolicy,
     NotifierRequest,
 )
+from accreditation_notifier.publication import DEFAULT_TTL_DAYS, PublicationRecords
 
 logger = Logger()
-
-DEFAULT_IDEMPOTENCY_TTL_DAYS = 30
-# Kept when the context cannot tell the remaining time (an IN_PROGRESS claim older than this is taken over).
-DEFAULT_IN_PROGRESS_SECONDS = 900
 
 # The run's counts as CloudWatch metrics: Embedded Metric Format through Powertools Metrics, in the namespace
 # the stack sets (POWERTOOLS_METRICS_NAMESPACE), under the dimension Stack (METRICS_STACK) and Powertools' own
@@ -74,7 +71,7 @@ class NotifierSettings:
         missing = [name for name in (*names.values(), "IDEMPOTENCY_TABLE") if not env.get(name, "").strip()]
         if missing:
             raise ConfigurationError(f"missing environment variables: {', '.join(missing)}")
-        raw_ttl = env.get("IDEMPOTENCY_TTL_DAYS", str(DEFAULT_IDEMPOTENCY_TTL_DAYS)).strip()
+        raw_ttl = env.get("IDEMPOTENCY_TTL_DAYS", str(DEFAULT_TTL_DAYS)).strip()
         if not raw_ttl.isdigit() or int(raw_ttl) < 1:
             raise ConfigurationError(f"IDEMPOTENCY_TTL_DAYS must be a positive integer, got {raw_ttl!r}")
         return cls(
@@ -109,9 +106,6 @@ def _notify(event: object, context: LambdaContext) -> dict[str, object]:
     request = parse_request(event)
     settings = NotifierSettings.from_env(os.environ)
     logger.append_keys(as_of=request.as_of.isoformat(), run_id=request.run_id)
-    remaining_ms = getattr(
-        context, "get_remaining_time_in_millis", lambda: DEFAULT_IN_PROGRESS_SECONDS * 1000
-    )()
     clients = LazyClients()
     summary = run_notifier(
         request,
@@ -119,12 +113,11 @@ def _notify(event: object, context: LambdaContext) -> dict[str, object]:
         reader=S3ResultsReader(clients),
         alerts_writer=S3AlertsWriter(clients),
         publisher=SnsPublisher(clients, settings.topic_arns),
-        ledger=DynamoDbLedger(
-            clients,
-            settings.idempotency_table,
-            run_id=request.run_id,
-            ttl_seconds=settings.idempotency_ttl_days * 86_400,
-            in_progress_seconds=max(1, remaining_ms // 1000) + 1,
+        # The context bounds each digest's claim to this invocation's remaining time.
+        records=PublicationRecords(
+            dynamodb_publication_store(clients, settings.idempotency_table),
+            ttl_days=settings.idempotency_ttl_days,
+            lambda_context=context,
         ),
     )
     logger.info({"message": "notifier finished", **summary})

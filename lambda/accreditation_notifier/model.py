@@ -279,15 +279,3 @@ class DigestPublisher(Protocol):
     def publish(self, digest: Digest) -> str:
         """Send the digest to its tier's topic; returns the message id. Errors propagate."""
         ...
-
-
-class PublicationLedger(Protocol):
-    def claim(self, key: DigestKey) -> bool:
-        """True when this invocation may publish the digest; False when it was already published."""
-        ...
-
-    def complete(self, key: DigestKey, message_id: str) -> None: ...
-
-    def release(self, key: DigestKey) -> None:
-        """Forget an unfinished claim so that a retry publishes the digest."""
-        ...

@@ -19,8 +19,10 @@ from accreditation_notifier.model import (
     NotifierRequest,
     ResultsNotFoundError,
 )
+from accreditation_notifier.publication import PublicationRecords
 
 from pipeline.layout import NOTIFICATIONS, ZONES
+from pipeline.local.publication_records import MemoryPublicationStore
 from pipeline.settings import AlertPolicy
 
 
@@ -125,27 +127,6 @@ class OutboxPublisher:
         return path.name
 
 
-class MemoryLedger:
-    """Exactly once within one local run; across runs the outbox file names make reruns overwrite, not add."""
-
-    def __init__(self) -> None:
-        self.published: dict[str, str] = {}
-        self._claimed: set[str] = set()
-
-    def claim(self, key: DigestKey) -> bool:
-        if key.id in self.published or key.id in self._claimed:
-            return False
-        self._claimed.add(key.id)
-        return True
-
-    def complete(self, key: DigestKey, message_id: str) -> None:
-        self._claimed.discard(key.id)
-        self.published[key.id] = message_id
-
-    def release(self, key: DigestKey) -> None:
-        self._claimed.discard(key.id)
-
-
 def notifier_policy(
     policy: AlertPolicy, state_digest_states: Sequence[str] = (), send_unchanged_digests: bool = True
 ) -> NotifierPolicy:
@@ -169,7 +150,8 @@ def notify_locally(
     """Stage 3 on the local twin: the same event and core as the Lambda, with file adapters.
 
     Locations in the event may be paths, file:// URIs or s3://<zone>/<key> (read under out_dir/<zone>/).
-    Digests land in out_dir/notifications/ as one JSON file per message.
+    Digests land in out_dir/notifications/ as one JSON file per message; the publication records live as
+    long as the run (publication_records.py says why).
     """
     out_dir = Path(out_dir)
     request = NotifierRequest.from_event(event)
@@ -179,5 +161,5 @@ def notify_locally(
         reader=LocalResultsReader(out_dir),
         alerts_writer=LocalAlertsWriter(out_dir),
         publisher=OutboxPublisher(out_dir / NOTIFICATIONS),
-        ledger=MemoryLedger(),
+        records=PublicationRecords(MemoryPublicationStore()),
     )

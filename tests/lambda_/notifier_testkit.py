@@ -149,6 +149,8 @@ class CloudAccount:
                     QueueUrl=self.queue_urls[(tier, subscriber)], ReceiptHandle=sqs_message["ReceiptHandle"]
                 )
 
-    def ledger_items(self) -> dict[str, dict[str, str]]:
+    def publication_records(self) -> dict[str, dict[str, str]]:
+        """The idempotency table's items, by the digest id a completed one saved (else by record id)."""
         items = boto3.client("dynamodb").scan(TableName=LEDGER_TABLE)["Items"]
-        return {item["id"]["S"]: {k: next(iter(v.values())) for k, v in item.items()} for item in items}
+        flat = [{k: next(iter(v.values())) for k, v in item.items()} for item in items]
+        return {json.loads(item["data"])["digest"] if "data" in item else item["id"]: item for item in flat}

@@ -17,10 +17,12 @@ from accreditation_notifier.model import (
     NotifierPolicy,
     NotifierRequest,
 )
+from accreditation_notifier.publication import PublicationRecords
 from notifier_testkit import AS_OF, local_event, result_row, write_results
 from test_notifier_core import RecordingPublisher, listed_entries
 
-from pipeline.local.notifier_adapters import LocalAlertsWriter, LocalResultsReader, MemoryLedger
+from pipeline.local.notifier_adapters import LocalAlertsWriter, LocalResultsReader
+from pipeline.local.publication_records import MemoryPublicationStore
 
 PREVIOUS_AS_OF = AS_OF - dt.timedelta(days=1)
 POLICY = NotifierPolicy(30, 60, 90, state_digest_states=("TX", "CA"))
@@ -50,7 +52,7 @@ def run(out_dir: Path, policy: NotifierPolicy = POLICY, run_id: str = "run-1"):
         reader=LocalResultsReader(out_dir),
         alerts_writer=LocalAlertsWriter(out_dir),
         publisher=publisher,
-        ledger=MemoryLedger(),
+        records=PublicationRecords(MemoryPublicationStore()),
     )
     return summary, {digest.key.id: digest for digest in publisher.published}
 

@@ -23,13 +23,14 @@ from accreditation_notifier.model import (
     NotifierRequest,
     ResultsNotFoundError,
 )
+from accreditation_notifier.publication import PublicationRecords
 from notifier_testkit import AS_OF, local_event, result_row, write_results
 
 from pipeline.local.notifier_adapters import (
     LocalAlertsWriter,
     LocalResultsReader,
-    MemoryLedger,
 )
+from pipeline.local.publication_records import MemoryPublicationStore
 
 POLICY = NotifierPolicy(critical_max_days=30, high_max_days=60, medium_max_days=90)
 
@@ -65,14 +66,14 @@ def write_inputs(out_dir: Path, expiring: list, lapsed: list | None = None) -> d
     return event
 
 
-def run(out_dir: Path, event: dict, publisher, ledger=None, policy: NotifierPolicy = POLICY) -> dict:
+def run(out_dir: Path, event: dict, publisher, store=None, policy: NotifierPolicy = POLICY) -> dict:
     return run_notifier(
         NotifierRequest.from_event(event),
         policy,
         reader=LocalResultsReader(out_dir),
         alerts_writer=LocalAlertsWriter(out_dir),
         publisher=publisher,
-        ledger=ledger or MemoryLedger(),
+        records=PublicationRecords(store or MemoryPublicationStore()),
     )
 
 
@@ -362,20 +363,20 @@ def test_the_accumulator_keeps_exactly_the_most_urgent_prefix_whatever_the_input
 
 def test_a_retry_after_a_partial_failure_publishes_only_what_is_missing(tmp_path):
     event = write_inputs(tmp_path, [result_row("F1", 5), result_row("F2", 45), result_row("F3", 75)])
-    ledger = MemoryLedger()
+    store = MemoryPublicationStore()
     failing = RecordingPublisher(fail_on=frozenset({"high"}))
 
     with pytest.raises(ConnectionError, match="high topic unavailable"):
-        run(tmp_path, event, failing, ledger)
+        run(tmp_path, event, failing, store)
     assert [d.topic for d in failing.published] == ["critical"]
 
     healthy = RecordingPublisher()
-    summary = run(tmp_path, event, healthy, ledger)
+    summary = run(tmp_path, event, healthy, store)
     assert [d.topic for d in healthy.published] == ["high", "medium"]
     assert (summary["messages_published"], summary["duplicates_skipped"]) == (2, 1)
 
     again = RecordingPublisher()
-    summary = run(tmp_path, event, again, ledger)
+    summary = run(tmp_path, event, again, store)
     assert again.published == []
     assert (summary["messages_published"], summary["duplicates_skipped"]) == (0, 3)
 

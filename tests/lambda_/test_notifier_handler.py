@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
+import json
 import re
 
 import boto3
 import pytest
-from accreditation_notifier.aws import DynamoDbLedger, LazyClients
+from accreditation_notifier.aws import LazyClients
 from accreditation_notifier.handler import lambda_handler
 from accreditation_notifier.model import (
     ALERTS_COLUMNS,
     ConfigurationError,
-    DigestInProgressError,
-    DigestKey,
     InvalidEventError,
     ResultsNotFoundError,
 )
 from botocore.exceptions import EndpointConnectionError
-from notifier_testkit import LEDGER_TABLE, RESULTS_BUCKET, result_row
+from notifier_testkit import RESULTS_BUCKET, result_row
 
 EXPIRING = [
     result_row("TX-CRIT", 3, "TX"),
@@ -157,8 +155,8 @@ def test_a_duplicate_invocation_and_a_manual_rerun_publish_nothing_new(results, 
     assert (duplicate["messages_published"], duplicate["duplicates_skipped"]) == (0, 6)
     assert (rerun["messages_published"], rerun["duplicates_skipped"]) == (0, 6)
     assert all(messages == [] for messages in inbox(results).values())
-    items = results.ledger_items()
-    assert set(items) == {
+    records = results.publication_records()
+    assert set(records) == {
         "2026-12-01#critical#all",
         "2026-12-01#critical#state#CA",
         "2026-12-01#critical#state#TX",
@@ -166,7 +164,9 @@ def test_a_duplicate_invocation_and_a_manual_rerun_publish_nothing_new(results, 
         "2026-12-01#high#state#TX",
         "2026-12-01#medium#all",
     }
-    assert all(item["status"] == "COMPLETED" and int(item["expiration"]) > 0 for item in items.values())
+    assert all(record["status"] == "COMPLETED" for record in records.values())
+    # Replays publish nothing and save nothing: every record is the first run's.
+    assert {json.loads(record["data"])["run_id"] for record in records.values()} == {"run-1"}
 
 
 def failing_publish_to(topic_arn: str):
@@ -190,7 +190,7 @@ def test_a_retry_after_a_partial_failure_publishes_only_the_missing_digests(
     with pytest.raises(ConnectionError, match="high topic"):
         lambda_handler(results.event(), lambda_context)
 
-    assert set(results.ledger_items()) == {"2026-12-01#critical#all"}
+    assert set(results.publication_records()) == {"2026-12-01#critical#all"}
     assert len(results.received("critical", "national")) == 1
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
 
@@ -287,24 +287,3 @@ def test_missing_configuration_fails_with_the_variable_names(results, lambda_con
 
     with pytest.raises(ConfigurationError, match="HIGH_TOPIC_ARN, IDEMPOTENCY_TABLE"):
         lambda_handler(results.event(), lambda_context)
-
-
-def test_a_claim_in_progress_blocks_others_until_its_deadline(cloud):
-    now = [1_000_000.0]
-    key = DigestKey(dt.date(2026, 12, 1), "critical", "all")
-
-    def ledger(run_id: str) -> DynamoDbLedger:
-        return DynamoDbLedger(LazyClients(), LEDGER_TABLE, run_id, 86_400, 60, clock=lambda: now[0])
-
-    assert ledger("crashed-run").claim(key) is True
-    with pytest.raises(DigestInProgressError, match="being published by run crashed-run"):
-        ledger("retry").claim(key)
-
-    now[0] += 61
-    retry = ledger("retry")
-    assert retry.claim(key) is True
-    retry.complete(key, "message-1")
-    assert ledger("later").claim(key) is False
-
-    now[0] += 86_401
-    assert ledger("after-ttl").claim(key) is True, "an expired record no longer blocks (TTL deletes lazily)"
