@@ -2,56 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, TextIO
-from urllib.parse import urlparse
+from typing import TextIO
 
-import boto3
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from accreditation_notifier.model import (
-    Digest,
-    InvalidEventError,
-    ResultsNotFoundError,
-)
-
-# Throttling and transient errors are retried with exponential backoff; adaptive mode also slows the
-# client down when SNS or DynamoDB throttle, instead of burning the attempts.
-RETRY_CONFIG = Config(
-    retries={"mode": "adaptive", "total_max_attempts": 8}, connect_timeout=5, read_timeout=30
-)
-
-_MISSING_OBJECT_CODES = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}
-
-
-def parse_s3_uri(uri: str, *, field: str, allow_prefix: bool = False) -> tuple[str, str]:
-    """(bucket, key) of an s3:// URI; a prefix (key ending with '/' or empty) only when allow_prefix."""
-    parsed = urlparse(uri)
-    key = parsed.path.lstrip("/")
-    if parsed.scheme != "s3" or not parsed.netloc:
-        raise InvalidEventError(f"{field}: must be an s3://bucket/key URI, got {uri!r}")
-    if not allow_prefix and (not key or key.endswith("/")):
-        raise InvalidEventError(f"{field}: must name an object (s3://bucket/key), got {uri!r}")
-    return parsed.netloc, key
-
-
-class LazyClients:
-    """boto3 clients created on first use (so moto can intercept them), all with the retry configuration."""
-
-    def __init__(self, factory: Callable[..., Any] = boto3.client) -> None:
-        self._factory = factory
-        self._clients: dict[str, Any] = {}
-
-    def get(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self._factory(service, config=RETRY_CONFIG)
-        return self._clients[service]
+from accreditation_notifier.aws_common import LazyClients, is_missing_object, parse_s3_uri, streamed_text
+from accreditation_notifier.model import Digest, ResultsNotFoundError
 
 
 class S3ResultsReader:
@@ -64,22 +25,14 @@ class S3ResultsReader:
         try:
             response = self._clients.get("s3").get_object(Bucket=bucket, Key=key)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in _MISSING_OBJECT_CODES:
+            if is_missing_object(error):
                 raise ResultsNotFoundError(f"results object not found: {location}") from error
             raise
-        body = response["Body"]
-        # Decoding the StreamingBody incrementally keeps memory flat whatever the object size.
-        stream = io.TextIOWrapper(
-            io.BufferedReader(body, buffer_size=1 << 20), encoding="utf-8-sig", newline=""
-        )
-        try:
+        with streamed_text(response["Body"]) as stream:
             yield stream
-        finally:
-            stream.close()
-
 
     def list_folders(self, location: str, name_prefix: str) -> list[str]:
-        bucket, prefix = parse_s3_uri(location, field="production location", allow_prefix=True)
+        bucket, prefix = parse_s3_uri(location, field="production location", folder=True)
         paginator = self._clients.get("s3").get_paginator("list_objects_v2")
         folders = []
         # The listing's Prefix is what IAM sees as s3:prefix: the role may list `as_of=` and nothing else.

@@ -20,6 +20,8 @@ from accreditation_notifier.model import (
     CRITICAL,
     HIGH,
     MEDIUM,
+    RESULT_COLUMNS,
+    AccreditationRow,
     MalformedResultsError,
     ResultsNotFoundError,
     ResultsReader,
@@ -43,12 +45,9 @@ AccreditationKey = tuple[str, str, str]
 
 
 class PreviousAlert(NamedTuple):
-    facility_id: str
-    facility_name: str
-    state: str
-    accreditation_body: str
-    accreditation_id: str
-    valid_until: str
+    """An alert of the previous run: its row as that run published it, and its status then."""
+
+    row: AccreditationRow
     # critical, high, medium or lapsed (a lapsed row of the previous alerts CSV).
     status: str
 
@@ -66,13 +65,11 @@ class ResolvedAlert(NamedTuple):
         return CRITICAL if self.previous.status == LAPSED else self.previous.status
 
 
+# The accreditation as the previous run published it (its days until expiry then left out), and what
+# became of it.
+_ACCREDITATION_COLUMNS = tuple(column for column in RESULT_COLUMNS if column != "days_until_expiry")
 RESOLVED_COLUMNS: tuple[str, ...] = (
-    "facility_id",
-    "facility_name",
-    "state",
-    "accreditation_body",
-    "accreditation_id",
-    "valid_until",
+    *_ACCREDITATION_COLUMNS,
     "previous_priority",
     "resolution",
     "detail",
@@ -139,16 +136,8 @@ def read_previous_alerts(stream: Iterable[str], location: str) -> dict[Accredita
         status = LAPSED if days < 0 else values[index["priority"]]
         if status not in (LAPSED, *_URGENCY):
             raise MalformedResultsError(f"{location} line {reader.line_num}: unknown priority {status!r}")
-        alert = PreviousAlert(
-            facility_id=values[index["facility_id"]],
-            facility_name=values[index["facility_name"]],
-            state=values[index["state"]],
-            accreditation_body=values[index["accreditation_body"]],
-            accreditation_id=values[index["accreditation_id"]],
-            valid_until=values[index["valid_until"]],
-            status=status,
-        )
-        alerts[(alert.facility_id, alert.accreditation_body, alert.accreditation_id)] = alert
+        row = AccreditationRow._make(values[index[column]] for column in RESULT_COLUMNS)
+        alerts[(row.facility_id, row.accreditation_body, row.accreditation_id)] = PreviousAlert(row, status)
     return alerts
 
 
@@ -207,12 +196,13 @@ class ChangeTracker:
         return sorted(found, key=lambda r: (-_status_urgency(r.previous.status), r.previous))
 
     def _resolution(self, alert: PreviousAlert, as_of: dt.date) -> tuple[str, str]:
-        later = self._latest_in_window.get((alert.facility_id, alert.accreditation_body), "")
-        if later > alert.valid_until:
-            return RENEWED, f"{alert.accreditation_body} now valid until {later}"
-        if alert.valid_until and alert.valid_until < as_of.isoformat():
+        row = alert.row
+        later = self._latest_in_window.get((row.facility_id, row.accreditation_body), "")
+        if later > row.valid_until:
+            return RENEWED, f"{row.accreditation_body} now valid until {later}"
+        if row.valid_until and row.valid_until < as_of.isoformat():
             return NO_LONGER_DUE, (
-                f"its date passed without a lapse: renewed by {alert.accreditation_body} beyond the alert "
+                f"its date passed without a lapse: renewed by {row.accreditation_body} beyond the alert "
                 "window, or its record changed"
             )
         return NO_LONGER_DUE, "no longer due within the alert window: renewed beyond it, or record changed"
@@ -223,15 +213,6 @@ def _status_urgency(status: str) -> int:
 
 
 def resolved_csv_row(resolved: ResolvedAlert) -> tuple[str, ...]:
-    previous = resolved.previous
-    return (
-        previous.facility_id,
-        previous.facility_name,
-        previous.state,
-        previous.accreditation_body,
-        previous.accreditation_id,
-        previous.valid_until,
-        previous.status,
-        resolved.resolution,
-        resolved.detail,
-    )
+    row = resolved.previous.row._asdict()
+    accreditation = (row[column] for column in _ACCREDITATION_COLUMNS)
+    return (*accreditation, resolved.previous.status, resolved.resolution, resolved.detail)

@@ -141,7 +141,7 @@ class _Audience:
 
     def add_resolved(self, resolved: ResolvedAlert, order: int) -> None:
         self.national.add_resolved(resolved, order)
-        state_digest = self._state_accumulator(resolved.previous.state)
+        state_digest = self._state_accumulator(resolved.previous.row.state)
         if state_digest is not None:
             state_digest.add_resolved(resolved, order)
 

@@ -63,11 +63,11 @@ def digest_line(row: AccreditationRow, days: int, mark: str) -> str:
 
 
 def resolved_line(resolved: ResolvedAlert) -> str:
-    previous = resolved.previous
-    was = "LAPSED" if previous.status == LAPSED else previous.status.upper()
+    status, row = resolved.previous.status, resolved.previous.row
+    was = "LAPSED" if status == LAPSED else status.upper()
     return (
-        f"  {previous.facility_id}  {previous.facility_name or '(no name)'}  [{previous.accreditation_body} "
-        f"{previous.accreditation_id}]  was {was}, valid until {previous.valid_until}: "
+        f"  {row.facility_id}  {row.facility_name or '(no name)'}  [{row.accreditation_body} "
+        f"{row.accreditation_id}]  was {was}, valid until {row.valid_until}: "
         f"{resolved.resolution.replace('_', ' ')} ({resolved.detail})\n"
     )
 

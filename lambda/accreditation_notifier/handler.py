@@ -12,13 +12,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from accreditation_notifier.aws import (
-    LazyClients,
     S3AlertsWriter,
     S3ResultsReader,
     SnsPublisher,
     dynamodb_publication_store,
-    parse_s3_uri,
 )
+from accreditation_notifier.aws_common import LazyClients, parse_s3_uri
 from accreditation_notifier.core import run_notifier
 from accreditation_notifier.model import (
     CRITICAL,
@@ -88,7 +87,7 @@ def parse_request(event: object) -> NotifierRequest:
     """The event as a request; every location must be an s3:// URI (production_location a prefix)."""
     request = NotifierRequest.from_event(event)
     for field, location in request.locations.items():
-        parse_s3_uri(location, field=field, allow_prefix=field == "production_location")
+        parse_s3_uri(location, field=field, folder=field == "production_location")
     return request
 
 

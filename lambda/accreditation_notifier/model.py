@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol, TextIO
+
+# The shared kinds of error, re-exported (`X as X`) to the notifier's modules.
+from accreditation_notifier.errors import ConfigurationError as ConfigurationError
+from accreditation_notifier.errors import InputNotFoundError, InvocationError, MalformedInputError
+from accreditation_notifier.errors import InvalidEventError as InvalidEventError
+from accreditation_notifier.events import EventFields, as_folder
+from accreditation_notifier.events import calendar_date as calendar_date
 
 CRITICAL = "critical"
 HIGH = "high"
@@ -40,41 +46,18 @@ SNS_MAX_MESSAGE_BYTES = 262_144
 SNS_MAX_SUBJECT_CHARS = 100
 
 
-class NotifierError(Exception):
-    """A failure the invocation must surface (Step Functions catches it by name)."""
-
-
-class InvalidEventError(NotifierError, ValueError):
-    """The event does not match the notifier's contract."""
-
-
-class ConfigurationError(NotifierError):
-    """An environment variable the function needs is missing or invalid."""
-
-
-class ResultsNotFoundError(NotifierError):
+class ResultsNotFoundError(InputNotFoundError):
     """A results object named in the event does not exist."""
 
 
-class MalformedResultsError(NotifierError):
+class MalformedResultsError(MalformedInputError):
     """A results file does not have the expected header or values."""
 
 
-class DigestInProgressError(NotifierError):
+class DigestInProgressError(InvocationError):
     """Another invocation is publishing the same digest right now; retry later."""
 
 
-def calendar_date(text: str) -> dt.date | None:
-    """A real YYYY-MM-DD date, or None."""
-    if not _ISO_DATE.fullmatch(text):
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        return None
-
-
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _EVENT_LOCATIONS = ("expiring_results", "lapsed_results", "alerts_output", "production_location")
 
 
@@ -92,36 +75,18 @@ class NotifierRequest:
     @classmethod
     def from_event(cls, event: object) -> NotifierRequest:
         """Validate the event dict; every problem is reported at once, by field name."""
-        if not isinstance(event, Mapping):
-            raise InvalidEventError(f"event must be a JSON object, got {type(event).__name__}")
-        problems: list[str] = []
-        values: dict[str, str] = {}
-        for name in ("as_of", "run_id", *_EVENT_LOCATIONS):
-            value = event.get(name)
-            if value is None:
-                problems.append(f"{name}: missing")
-            elif not isinstance(value, str) or not value.strip():
-                problems.append(f"{name}: must be a non-empty string, got {value!r}")
-            else:
-                values[name] = value.strip()
-        as_of: dt.date | None = None
-        if "as_of" in values:
-            as_of = calendar_date(values["as_of"])
-            if as_of is None:
-                problems.append(f"as_of: must be a calendar date YYYY-MM-DD, got {values['as_of']!r}")
-        if problems:
-            raise InvalidEventError("invalid notifier event: " + "; ".join(problems))
+        fields = EventFields(event)
+        values = fields.required_texts(("as_of", "run_id", *_EVENT_LOCATIONS))
+        as_of = fields.calendar_date("as_of", values)
+        fields.refuse_if_any("invalid notifier event: ")
         assert as_of is not None
-        production_location = values["production_location"]
-        if not production_location.endswith("/"):
-            production_location += "/"
         return cls(
             as_of=as_of,
             run_id=values["run_id"],
             expiring_results=values["expiring_results"],
             lapsed_results=values["lapsed_results"],
             alerts_output=values["alerts_output"],
-            production_location=production_location,
+            production_location=as_folder(values["production_location"]),
         )
 
     @property
@@ -146,8 +111,34 @@ class NotifierRequest:
         return self.alerts_output.rsplit("/", 1)[0] + "/" + RESOLVED_FILE_NAME
 
 
+class AlertTiers:
+    """The alert tiers by days until expiry (the last day of each, inclusive), for the policy dataclasses
+    of the notifier and the report, which declare the three bounds."""
+
+    critical_max_days: int
+    high_max_days: int
+    medium_max_days: int
+
+    def check_tier_bounds(self) -> None:
+        if not 0 <= self.critical_max_days < self.high_max_days < self.medium_max_days:
+            raise ConfigurationError(
+                "tier bounds must satisfy 0 <= critical < high < medium, got "
+                f"{self.critical_max_days}/{self.high_max_days}/{self.medium_max_days}"
+            )
+
+    def priority_of(self, days_until_expiry: int) -> str | None:
+        """The alert tier of an expiring accreditation, or None when it is outside every tier."""
+        if days_until_expiry < 0 or days_until_expiry > self.medium_max_days:
+            return None
+        if days_until_expiry <= self.critical_max_days:
+            return CRITICAL
+        if days_until_expiry <= self.high_max_days:
+            return HIGH
+        return MEDIUM
+
+
 @dataclass(frozen=True)
-class NotifierPolicy:
+class NotifierPolicy(AlertTiers):
     """Tier bounds (days until expiry, inclusive), the states with their own subscribers, and SNS limits."""
 
     critical_max_days: int
@@ -160,25 +151,11 @@ class NotifierPolicy:
     subject_max_chars: int = SNS_MAX_SUBJECT_CHARS
 
     def __post_init__(self) -> None:
-        if not 0 <= self.critical_max_days < self.high_max_days < self.medium_max_days:
-            raise ConfigurationError(
-                "tier bounds must satisfy 0 <= critical < high < medium, got "
-                f"{self.critical_max_days}/{self.high_max_days}/{self.medium_max_days}"
-            )
+        self.check_tier_bounds()
         normalized = tuple(sorted({s.strip().upper() for s in self.state_digest_states if s.strip()}))
         object.__setattr__(self, "state_digest_states", normalized)
         if self.message_max_bytes < 4096:
             raise ConfigurationError(f"message_max_bytes must be at least 4096, got {self.message_max_bytes}")
-
-    def priority_of(self, days_until_expiry: int) -> str | None:
-        """The alert tier of an expiring accreditation, or None when it is outside every tier."""
-        if days_until_expiry < 0 or days_until_expiry > self.medium_max_days:
-            return None
-        if days_until_expiry <= self.critical_max_days:
-            return CRITICAL
-        if days_until_expiry <= self.high_max_days:
-            return HIGH
-        return MEDIUM
 
     def day_range(self, priority: str) -> tuple[int, int]:
         """Inclusive (first, last) days until expiry of a tier."""

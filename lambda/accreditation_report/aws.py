@@ -3,87 +3,41 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TextIO
-from urllib.parse import urlparse
 
-import boto3
-from botocore.config import Config
+from accreditation_notifier.aws_common import LazyClients, is_missing_object, parse_s3_uri, streamed_text
 from botocore.exceptions import ClientError
 
 from accreditation_report.model import (
     AS_OF_FOLDER_PREFIX,
     REPORT_DATA_FILE,
-    InvalidEventError,
     ReportInputNotFoundError,
     parse_date,
 )
 
-RETRY_CONFIG = Config(
-    retries={"mode": "adaptive", "total_max_attempts": 8}, connect_timeout=5, read_timeout=30
-)
 PARALLEL_READS = 8
-_MISSING_OBJECT_CODES = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}
-
-
-def parse_s3_uri(uri: str, *, field: str, allow_prefix: bool = False) -> tuple[str, str]:
-    """(bucket, key) of an s3:// URI; a prefix (key ending with '/' or empty) only when allow_prefix."""
-    parsed = urlparse(uri)
-    key = parsed.path.lstrip("/")
-    if parsed.scheme != "s3" or not parsed.netloc:
-        raise InvalidEventError(f"{field}: must be an s3://bucket/key URI, got {uri!r}")
-    if not allow_prefix and (not key or key.endswith("/")):
-        raise InvalidEventError(f"{field}: must name an object (s3://bucket/key), got {uri!r}")
-    if allow_prefix and key and not key.endswith("/"):
-        raise InvalidEventError(f"{field}: must name a folder (s3://bucket/prefix/), got {uri!r}")
-    return parsed.netloc, key
-
-
-class LazyS3:
-    """One boto3 S3 client, created on first use (so moto can intercept it), with the retry configuration."""
-
-    def __init__(self, factory: Callable[..., Any] = boto3.client) -> None:
-        self._factory = factory
-        self._client: Any = None
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = self._factory("s3", config=RETRY_CONFIG)
-        return self._client
-
-
-def _is_missing(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") in _MISSING_OBJECT_CODES
 
 
 class S3ReportReader:
-    def __init__(self, s3: LazyS3) -> None:
-        self._s3 = s3
+    def __init__(self, clients: LazyClients) -> None:
+        self._clients = clients
 
     def _get(self, location: str) -> Any:
         bucket, key = parse_s3_uri(location, field="report input")
         try:
-            return self._s3.client.get_object(Bucket=bucket, Key=key)["Body"]
+            return self._clients.get("s3").get_object(Bucket=bucket, Key=key)["Body"]
         except ClientError as error:
-            if _is_missing(error):
+            if is_missing_object(error):
                 raise ReportInputNotFoundError(f"object not found: {location}") from error
             raise
 
     @contextmanager
     def open_text(self, location: str) -> Iterator[TextIO]:
-        body = self._get(location)
-        # Decoding the StreamingBody incrementally keeps memory flat whatever the object size.
-        stream = io.TextIOWrapper(
-            io.BufferedReader(body, buffer_size=1 << 20), encoding="utf-8-sig", newline=""
-        )
-        try:
+        with streamed_text(self._get(location)) as stream:
             yield stream
-        finally:
-            stream.close()
 
     def read_text(self, location: str) -> str | None:
         try:
@@ -96,9 +50,9 @@ class S3ReportReader:
             body.close()
 
     def list_previous_report_data(self, production_root: str, as_of: dt.date, limit: int) -> list[str]:
-        bucket, root = parse_s3_uri(production_root, field="production root", allow_prefix=True)
+        bucket, root = parse_s3_uri(production_root, field="production root", folder=True)
         earlier = []
-        pages = self._s3.client.get_paginator("list_objects_v2").paginate(
+        pages = self._clients.get("s3").get_paginator("list_objects_v2").paginate(
             Bucket=bucket, Prefix=root + AS_OF_FOLDER_PREFIX, Delimiter="/"
         )
         for page in pages:
@@ -116,11 +70,11 @@ class S3ReportReader:
 
 
 class S3ReportWriter:
-    def __init__(self, s3: LazyS3) -> None:
-        self._s3 = s3
+    def __init__(self, clients: LazyClients) -> None:
+        self._clients = clients
 
     def write_text(self, location: str, text: str, content_type: str) -> None:
         bucket, key = parse_s3_uri(location, field="report output")
-        self._s3.client.put_object(
+        self._clients.get("s3").put_object(
             Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType=content_type
         )

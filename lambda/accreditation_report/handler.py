@@ -6,10 +6,11 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from accreditation_notifier.aws_common import LazyClients, parse_s3_uri
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from accreditation_report.aws import LazyS3, S3ReportReader, S3ReportWriter, parse_s3_uri
+from accreditation_report.aws import S3ReportReader, S3ReportWriter
 from accreditation_report.core import build_report
 from accreditation_report.model import ConfigurationError, ReportPolicy, ReportRequest
 
@@ -21,8 +22,8 @@ POLICY_VARIABLES = ("CRITICAL_MAX_DAYS", "HIGH_MAX_DAYS", "MEDIUM_MAX_DAYS", "EX
 def parse_request(event: object) -> ReportRequest:
     """The event as a request; every location must be an s3:// URI (the two output locations folders)."""
     request = ReportRequest.from_event(event)
-    parse_s3_uri(request.production_location, field="production_location", allow_prefix=True)
-    parse_s3_uri(request.latest_location, field="latest_location", allow_prefix=True)
+    parse_s3_uri(request.production_location, field="production_location", folder=True)
+    parse_s3_uri(request.latest_location, field="latest_location", folder=True)
     if request.curation_report is not None:
         parse_s3_uri(request.curation_report, field="curation_report")
     return request
@@ -48,8 +49,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, o
     try:
         request = parse_request(event)
         logger.append_keys(as_of=request.as_of.isoformat(), run_id=request.run_id)
-        s3 = LazyS3()
-        summary = build_report(request, S3ReportReader(s3), S3ReportWriter(s3), policy_from_env(os.environ))
+        clients = LazyClients()
+        summary = build_report(
+            request, S3ReportReader(clients), S3ReportWriter(clients), policy_from_env(os.environ)
+        )
     except Exception:
         # Logged here with the event's keys; re-raised so Step Functions sees the failure by error name.
         logger.exception("report failed")

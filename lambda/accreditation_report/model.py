@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TextIO, TypeVar
 
 # The files the report reads are the notifier's and the queries' outputs: their names, columns and
-# values come from the notifier package, which ships in the same zip, so the two cannot drift apart
-# (the `X as X` form re-exports them to the report's own modules).
+# values come from the notifier package, which ships in the same zip, so the two cannot drift apart, and
+# so do the kinds of error both functions raise (the `X as X` form re-exports them to the report's own
+# modules).
 from accreditation_notifier.changes import AS_OF_FOLDER_PREFIX as AS_OF_FOLDER_PREFIX
 from accreditation_notifier.changes import CHANGES as CHANGES
 from accreditation_notifier.changes import ESCALATED as CHANGE_ESCALATED
@@ -18,6 +18,11 @@ from accreditation_notifier.changes import LAPSED as LAPSED
 from accreditation_notifier.changes import NEW as CHANGE_NEW
 from accreditation_notifier.changes import NEWLY_LAPSED as CHANGE_NEWLY_LAPSED
 from accreditation_notifier.changes import RESOLVED_COLUMNS as RESOLVED_COLUMNS
+from accreditation_notifier.errors import ConfigurationError as ConfigurationError
+from accreditation_notifier.errors import InputNotFoundError, MalformedInputError
+from accreditation_notifier.errors import InvalidEventError as InvalidEventError
+from accreditation_notifier.events import EventFields, as_folder
+from accreditation_notifier.events import calendar_date as parse_date
 from accreditation_notifier.model import ALERTS_FILE_NAME as ALERTS_FILE_NAME
 from accreditation_notifier.model import CRITICAL as CRITICAL
 from accreditation_notifier.model import HIGH as HIGH
@@ -26,7 +31,7 @@ from accreditation_notifier.model import MEDIUM as MEDIUM
 from accreditation_notifier.model import PRIORITIES as ALERT_TIERS
 from accreditation_notifier.model import RESOLVED_FILE_NAME as RESOLVED_FILE_NAME
 from accreditation_notifier.model import RESULT_COLUMNS as RESULT_COLUMNS
-from accreditation_notifier.model import calendar_date as parse_date
+from accreditation_notifier.model import AlertTiers
 
 LATER = "later"
 # The stage-2 window is split into the alert tiers plus what expires after the last of them.
@@ -53,30 +58,18 @@ DATA_QUALITY_ROWS = 40
 TREND_RUNS = 90
 
 
-class ReportError(Exception):
-    """A failure the invocation must surface (Step Functions catches it by name)."""
-
-
-class InvalidEventError(ReportError, ValueError):
-    """The event does not match the report's contract."""
-
-
-class ConfigurationError(ReportError):
-    """A setting of the function is missing or invalid."""
-
-
-class ReportInputNotFoundError(ReportError):
+class ReportInputNotFoundError(InputNotFoundError):
     """A file the report needs does not exist."""
 
 
-class MalformedReportInputError(ReportError):
+class MalformedReportInputError(MalformedInputError):
     """A results file or the curation report does not have the expected shape."""
 
 
 T = TypeVar("T")
 
 @dataclass(frozen=True)
-class ReportPolicy:
+class ReportPolicy(AlertTiers):
     """The pipeline's alert policy: the last day of each tier (inclusive) and stage 2's window."""
 
     critical_max_days: int = 30
@@ -89,22 +82,13 @@ class ReportPolicy:
             raise ConfigurationError(
                 f"expiring_window_months must be positive, got {self.expiring_window_months}"
             )
-        if not 0 <= self.critical_max_days < self.high_max_days < self.medium_max_days:
-            raise ConfigurationError(
-                "tier bounds must satisfy 0 <= critical < high < medium, got "
-                f"{self.critical_max_days}/{self.high_max_days}/{self.medium_max_days}"
-            )
+        self.check_tier_bounds()
 
     def tier_of(self, days_until_expiry: int) -> str:
+        """An alert tier, lapsed before day 0, or later past the last tier."""
         if days_until_expiry < 0:
             return LAPSED
-        if days_until_expiry <= self.critical_max_days:
-            return CRITICAL
-        if days_until_expiry <= self.high_max_days:
-            return HIGH
-        if days_until_expiry <= self.medium_max_days:
-            return MEDIUM
-        return LATER
+        return self.priority_of(days_until_expiry) or LATER
 
     def label(self, tier: str) -> str:
         """E.g. 'critical (0-30 days)'."""
@@ -131,23 +115,14 @@ class ReportRequest:
     @classmethod
     def from_event(cls, event: object) -> ReportRequest:
         """Validate the event dict; every problem is reported at once, by field name."""
-        if not isinstance(event, Mapping):
-            raise InvalidEventError(f"event must be a JSON object, got {type(event).__name__}")
-        problems: list[str] = []
-        texts: dict[str, str] = {}
-        for name in ("as_of", "run_id", "production_location", "latest_location"):
-            value = event.get(name)
-            if not isinstance(value, str) or not value.strip():
-                problems.append(f"{name}: required non-empty string, got {value!r}")
-            else:
-                texts[name] = value.strip()
-        as_of = parse_date(texts.get("as_of", ""))
-        if "as_of" in texts and as_of is None:
-            problems.append(f"as_of: must be a YYYY-MM-DD date, got {texts['as_of']!r}")
-        curation_report = event.get("curation_report")
+        fields = EventFields(event)
+        texts = fields.required_texts(("as_of", "run_id", "production_location", "latest_location"))
+        as_of = fields.calendar_date("as_of", texts)
+        problems = fields.problems
+        curation_report = fields.event.get("curation_report")
         if curation_report is not None and (not isinstance(curation_report, str) or not curation_report):
             problems.append(f"curation_report: a location or null, got {curation_report!r}")
-        previous = event.get("previous_as_of")
+        previous = fields.event.get("previous_as_of")
         previous_as_of = parse_date(previous) if isinstance(previous, str) else None
         if previous is not None and previous_as_of is None:
             problems.append(f"previous_as_of: a YYYY-MM-DD date or null, got {previous!r}")
@@ -158,14 +133,13 @@ class ReportRequest:
             problems.append(
                 f"production_location: must end with {folder}/, got {texts['production_location']!r}"
             )
-        if problems:
-            raise InvalidEventError("; ".join(problems))
+        fields.refuse_if_any()
         assert as_of is not None
         return cls(
             as_of=as_of,
             run_id=texts["run_id"],
-            production_location=_as_folder(texts["production_location"]),
-            latest_location=_as_folder(texts["latest_location"]),
+            production_location=as_folder(texts["production_location"]),
+            latest_location=as_folder(texts["latest_location"]),
             curation_report=curation_report,
             previous_as_of=previous_as_of,
         )
@@ -178,10 +152,6 @@ class ReportRequest:
 
 def _last_segment(location: str) -> str:
     return location.rstrip("/").rsplit("/", 1)[-1]
-
-
-def _as_folder(location: str) -> str:
-    return location if location.endswith("/") else location + "/"
 
 
 @dataclass(frozen=True)
@@ -206,8 +176,8 @@ class Headline:
 
 
 @dataclass(frozen=True)
-class AlertEntry:
-    """One alerting accreditation (a lapsed one has negative days and tier critical)."""
+class Accreditation:
+    """What the report shows of an accreditation in every list, in the columns' order."""
 
     facility_id: str
     facility_name: str
@@ -215,6 +185,12 @@ class AlertEntry:
     accreditation_body: str
     accreditation_id: str
     valid_until: str
+
+
+@dataclass(frozen=True)
+class AlertEntry(Accreditation):
+    """One alerting accreditation (a lapsed one has negative days and tier critical)."""
+
     days_until_expiry: int
     priority: str
     change: str
@@ -234,13 +210,7 @@ class AlertEntry:
 
 
 @dataclass(frozen=True)
-class ResolvedEntry:
-    facility_id: str
-    facility_name: str
-    state: str
-    accreditation_body: str
-    accreditation_id: str
-    valid_until: str
+class ResolvedEntry(Accreditation):
     previous_priority: str
     resolution: str
     detail: str
