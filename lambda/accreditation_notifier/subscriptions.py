@@ -1,10 +1,5 @@
-"""SNS subscription filter policies that select national or per-state digests by message attribute."""
+"""SNS subscription filter policies that select national or per-state digests by message attribute.
 
-from __future__ import annotations
-
-from accreditation_notifier.model import SCOPE_ALL, SCOPE_STATE
-
-SUBSCRIBING = """\
 Every digest carries the String message attributes priority (critical|high|medium), as_of (YYYY-MM-DD),
 run_id and scope; per-state digests also carry state. Each tier topic receives, per run, one national
 digest (scope=all) and, for every state listed in STATE_DIGEST_STATES that has rows in that tier, one
@@ -16,6 +11,10 @@ state digest (scope=state, state=XX) with only that state's rows. Subscribe with
 
 A subscription without a filter policy receives the national digest and every state digest.
 """
+
+from __future__ import annotations
+
+from accreditation_notifier.model import SCOPE_ALL, SCOPE_STATE
 
 NATIONAL_FILTER_POLICY: dict[str, list[str]] = {"scope": [SCOPE_ALL]}
 
