@@ -1,15 +1,20 @@
-"""The stack's Python Lambda functions: arm64, X-Ray, the stack's key, and a log group made before them."""
+"""The stack's Python Lambda functions, declared in one place: a log group made before the function, a role
+named like the function, then the function itself (arm64, X-Ray, the stack's key)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pulumi
 import pulumi_aws as aws
 
 from infra.config import NotifierSettings
-from infra.roles import ServiceRole
+from infra.roles import service_role
 from infra.stack import StackContext
 
 RUNTIME = "python3.12"
+# The role's inline policy, given the ARN of the function's log group (the policy lets it write there).
+PolicyOfLogGroup = Callable[[pulumi.Output[str]], pulumi.Output[dict]]
 
 
 def function_log_group(
@@ -32,13 +37,22 @@ def python_function(
     description: str,
     handler: str,
     code: pulumi.Archive,
-    role: ServiceRole,
+    policy: PolicyOfLogGroup,
     sizing: NotifierSettings,
     environment: pulumi.Input[dict],
-    log_group: aws.cloudwatch.LogGroup,
     stack: StackContext,
     parent: pulumi.Resource,
 ) -> aws.lambda_.Function:
+    """`<resource_name>-logs`, the role `<resource_name>` (assumable by Lambda only) and the function."""
+    child = pulumi.ResourceOptions(parent=parent)
+    log_group = function_log_group(f"{resource_name}-logs", function_name, stack, child)
+    role = service_role(
+        resource_name,
+        role_name=function_name,
+        service="lambda.amazonaws.com",
+        policy_json=pulumi.Output.json_dumps(policy(log_group.arn)),
+        opts=child,
+    )
     return aws.lambda_.Function(
         resource_name,
         name=function_name,

@@ -21,8 +21,7 @@ from infra.config import (
     EmailSubscription,
     NotifierSettings,
 )
-from infra.functions import function_log_group, python_function
-from infra.roles import service_role
+from infra.functions import python_function
 from infra.stack import StackContext, ZoneRef
 from pipeline.layout import NOTIFIER_RESULTS_PREFIX
 from pipeline.settings import AlertPolicy
@@ -215,33 +214,8 @@ class Notifications(pulumi.ComponentResource):
         table: aws.dynamodb.Table,
     ) -> aws.lambda_.Function:
         """The notifier Lambda with its log group and role."""
-        child = pulumi.ResourceOptions(parent=self)
         stack = args.stack
-        function_name = f"{stack.resource_prefix}-notifier"
-        log_group = function_log_group(f"{name}-notifier-logs", function_name, stack, child)
         alert_topic_arns = [topics[tier].arn for tier in ALERT_TIERS]
-        document = pulumi.Output.all(
-            idempotency_table_arn=table.arn,
-            athena_results_bucket_arn=args.athena_results.arn,
-            log_group_arn=log_group.arn,
-            kms_key_arn=stack.kms_key_arn,
-            production_bucket_arn=args.production.arn,
-            alert_topic_arns=alert_topic_arns,
-        ).apply(
-            lambda values: policies.notifier_policy(
-                **values,
-                # The stage results it reads are Athena's query results.
-                stage_results_prefix=ATHENA_OUTPUT_PREFIX,
-                alerts_prefix=ALERTS_PREFIX,
-            )
-        )
-        notifier_role = service_role(
-            f"{name}-notifier",
-            role_name=f"{stack.resource_prefix}-notifier",
-            service="lambda.amazonaws.com",
-            policy_json=pulumi.Output.json_dumps(document),
-            opts=child,
-        )
         environment = pulumi.Output.all(
             idempotency_table=table.name, alert_topic_arns=alert_topic_arns
         ).apply(
@@ -257,14 +231,27 @@ class Notifications(pulumi.ComponentResource):
         )
         return python_function(
             f"{name}-notifier",
-            function_name=function_name,
+            function_name=f"{stack.resource_prefix}-notifier",
             description="Tiered accreditation alert digests to SNS, once per run",
             handler=HANDLER,
             code=notifier_code(),
-            role=notifier_role,
+            policy=lambda log_group_arn: pulumi.Output.all(
+                idempotency_table_arn=table.arn,
+                athena_results_bucket_arn=args.athena_results.arn,
+                log_group_arn=log_group_arn,
+                kms_key_arn=stack.kms_key_arn,
+                production_bucket_arn=args.production.arn,
+                alert_topic_arns=alert_topic_arns,
+            ).apply(
+                lambda values: policies.notifier_policy(
+                    **values,
+                    # The stage results it reads are Athena's query results.
+                    stage_results_prefix=ATHENA_OUTPUT_PREFIX,
+                    alerts_prefix=ALERTS_PREFIX,
+                )
+            ),
             sizing=args.notifier,
             environment=environment,
-            log_group=log_group,
             stack=stack,
             parent=self,
         )

@@ -8,9 +8,8 @@ import pulumi
 
 from infra import policies
 from infra.config import NotifierSettings
-from infra.functions import function_log_group, python_function
+from infra.functions import python_function
 from infra.notifications import notifier_code
-from infra.roles import service_role
 from infra.stack import StackContext, ZoneRef
 from pipeline.layout import LATEST_PREFIX
 from pipeline.settings import AlertPolicy
@@ -52,40 +51,28 @@ class Reporting(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ReportingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         stack = args.stack
-        function_name = f"{stack.resource_prefix}-run-report"
-        log_group = function_log_group(f"{name}-run-report-logs", function_name, stack, child)
-        document = pulumi.Output.all(
-            production_bucket_arn=args.production.arn,
-            curated_bucket_arn=args.curated.arn,
-            log_group_arn=log_group.arn,
-            kms_key_arn=stack.kms_key_arn,
-        ).apply(
-            lambda values: policies.run_report_policy(
-                **values,
-                report_files=REPORT_FILES,
-                latest_prefix=LATEST_PREFIX,
-                reports_prefix=CURATION_REPORTS_PREFIX,
-            )
-        )
-        role = service_role(
-            f"{name}-run-report",
-            role_name=f"{stack.resource_prefix}-run-report",
-            service="lambda.amazonaws.com",
-            policy_json=pulumi.Output.json_dumps(document),
-            opts=child,
-        )
         function = python_function(
             f"{name}-run-report",
-            function_name=function_name,
+            function_name=f"{stack.resource_prefix}-run-report",
             description="The run report (report.html) beside each run's published results",
             handler=HANDLER,
             code=notifier_code(),
-            role=role,
+            policy=lambda log_group_arn: pulumi.Output.all(
+                production_bucket_arn=args.production.arn,
+                curated_bucket_arn=args.curated.arn,
+                log_group_arn=log_group_arn,
+                kms_key_arn=stack.kms_key_arn,
+            ).apply(
+                lambda values: policies.run_report_policy(
+                    **values,
+                    report_files=REPORT_FILES,
+                    latest_prefix=LATEST_PREFIX,
+                    reports_prefix=CURATION_REPORTS_PREFIX,
+                )
+            ),
             sizing=args.function,
             environment=report_environment(args.alert_policy, args.function.log_level),
-            log_group=log_group,
             stack=stack,
             parent=self,
         )
