@@ -4,15 +4,29 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TextIO
+from typing import Any, TextIO
 
+import boto3
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from botocore.exceptions import ClientError
 
-from accreditation_notifier.aws_common import LazyClients, is_missing_object, parse_s3_uri, streamed_text
+from accreditation_notifier.aws_common import RETRY_CONFIG, is_missing_object, parse_s3_uri, streamed_text
 from accreditation_notifier.model import Digest, ResultsNotFoundError
+
+
+class LazyClients:
+    """boto3 clients created on first use (so moto can intercept them), all with the retry configuration."""
+
+    def __init__(self, factory: Callable[..., Any] = boto3.client) -> None:
+        self._factory = factory
+        self._clients: dict[str, Any] = {}
+
+    def get(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self._factory(service, config=RETRY_CONFIG)
+        return self._clients[service]
 
 
 class S3ResultsReader:

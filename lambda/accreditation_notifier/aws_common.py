@@ -1,19 +1,19 @@
-"""What the notifier's and the run report's cloud adapters share: boto3 clients with one retry policy,
-s3:// locations, missing objects, and objects read as streamed text.
+"""What the notifier's and the run report's cloud adapters share: one retry policy for their boto3
+clients, s3:// locations, missing objects, and objects read as streamed text.
 
 It lives in the notifier's package because both packages ship in one Lambda zip and the report already
-imports the notifier's file contract from here.
+imports the notifier's file contract from here. Each package creates its own clients: the IAM simulation
+tells the functions' calls apart by the package whose code created the client.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 from urllib.parse import urlparse
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -44,19 +44,6 @@ def parse_s3_uri(uri: str, *, field: str, folder: bool = False) -> tuple[str, st
 
 def is_missing_object(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") in MISSING_OBJECT_CODES
-
-
-class LazyClients:
-    """boto3 clients created on first use (so moto can intercept them), all with the retry configuration."""
-
-    def __init__(self, factory: Callable[..., Any] = boto3.client) -> None:
-        self._factory = factory
-        self._clients: dict[str, Any] = {}
-
-    def get(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self._factory(service, config=RETRY_CONFIG)
-        return self._clients[service]
 
 
 @contextmanager

@@ -12,12 +12,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from accreditation_notifier.aws import (
+    LazyClients,
     S3AlertsWriter,
     S3ResultsReader,
     SnsPublisher,
     dynamodb_publication_store,
 )
-from accreditation_notifier.aws_common import LazyClients, parse_s3_uri
+from accreditation_notifier.aws_common import parse_s3_uri
 from accreditation_notifier.core import run_notifier
 from accreditation_notifier.model import (
     CRITICAL,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from accreditation_notifier.aws_common import LazyClients, is_missing_object, parse_s3_uri, streamed_text
+import boto3
+from accreditation_notifier.aws_common import RETRY_CONFIG, is_missing_object, parse_s3_uri, streamed_text
 from botocore.exceptions import ClientError
 
 from accreditation_report.model import (
@@ -21,14 +22,28 @@ from accreditation_report.model import (
 PARALLEL_READS = 8
 
 
+class LazyS3:
+    """One boto3 S3 client, created on first use (so moto can intercept it), with the retry configuration."""
+
+    def __init__(self, factory: Callable[..., Any] = boto3.client) -> None:
+        self._factory = factory
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = self._factory("s3", config=RETRY_CONFIG)
+        return self._client
+
+
 class S3ReportReader:
-    def __init__(self, clients: LazyClients) -> None:
-        self._clients = clients
+    def __init__(self, s3: LazyS3) -> None:
+        self._s3 = s3
 
     def _get(self, location: str) -> Any:
         bucket, key = parse_s3_uri(location, field="report input")
         try:
-            return self._clients.get("s3").get_object(Bucket=bucket, Key=key)["Body"]
+            return self._s3.client.get_object(Bucket=bucket, Key=key)["Body"]
         except ClientError as error:
             if is_missing_object(error):
                 raise ReportInputNotFoundError(f"object not found: {location}") from error
@@ -52,7 +67,7 @@ class S3ReportReader:
     def list_previous_report_data(self, production_root: str, as_of: dt.date, limit: int) -> list[str]:
         bucket, root = parse_s3_uri(production_root, field="production root", folder=True)
         earlier = []
-        pages = self._clients.get("s3").get_paginator("list_objects_v2").paginate(
+        pages = self._s3.client.get_paginator("list_objects_v2").paginate(
             Bucket=bucket, Prefix=root + AS_OF_FOLDER_PREFIX, Delimiter="/"
         )
         for page in pages:
@@ -70,11 +85,11 @@ class S3ReportReader:
 
 
 class S3ReportWriter:
-    def __init__(self, clients: LazyClients) -> None:
-        self._clients = clients
+    def __init__(self, s3: LazyS3) -> None:
+        self._s3 = s3
 
     def write_text(self, location: str, text: str, content_type: str) -> None:
         bucket, key = parse_s3_uri(location, field="report output")
-        self._clients.get("s3").put_object(
+        self._s3.client.put_object(
             Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType=content_type
         )

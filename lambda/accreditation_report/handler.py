@@ -6,11 +6,11 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from accreditation_notifier.aws_common import LazyClients, parse_s3_uri
+from accreditation_notifier.aws_common import parse_s3_uri
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from accreditation_report.aws import S3ReportReader, S3ReportWriter
+from accreditation_report.aws import LazyS3, S3ReportReader, S3ReportWriter
 from accreditation_report.core import build_report
 from accreditation_report.model import ConfigurationError, ReportPolicy, ReportRequest
 
@@ -49,10 +49,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, o
     try:
         request = parse_request(event)
         logger.append_keys(as_of=request.as_of.isoformat(), run_id=request.run_id)
-        clients = LazyClients()
-        summary = build_report(
-            request, S3ReportReader(clients), S3ReportWriter(clients), policy_from_env(os.environ)
-        )
+        s3 = LazyS3()
+        summary = build_report(request, S3ReportReader(s3), S3ReportWriter(s3), policy_from_env(os.environ))
     except Exception:
         # Logged here with the event's keys; re-raised so Step Functions sees the failure by error name.
         logger.exception("report failed")
