@@ -92,19 +92,26 @@ def number_lines(
         ]
     else:
 
-        def literal_map(entries: dict[str, Any]) -> Column:
+        def literal_map(entries: dict[Any, Any]) -> Column:
             return F.create_map(*(F.lit(v) for item in entries.items() for v in item))
 
         uris = literal_map({k: uri for k, (uri, _) in sources.items()})
         orders = literal_map({k: order for k, (_, order) in sources.items()})
-        starts = literal_map(
-            {f"{partition}|{spark_file}": offset for (spark_file, partition), offset in offsets.items()}
+        # Keyed by a number, not by text: (partition, file order) as partition * files + order, so
+        # a line costs one lookup by path (its file order) and one by number.
+        starts = F.create_map(
+            *(
+                F.lit(v).cast("long")
+                for (spark_file, partition), offset in offsets.items()
+                for v in (partition * len(files) + sources[spark_file][1], offset)
+            )
         )
+        file_order = F.element_at(orders, F.col("spark_file")).cast("int")
         # The partition index is the upper bits of monotonically_increasing_id.
-        key = F.concat_ws("|", F.shiftright(F.col("row_id"), 33).cast("string"), F.col("spark_file"))
+        key = F.shiftright(F.col("row_id"), 33) * len(files) + file_order.cast("long")
         lineage = [
             F.element_at(uris, F.col("spark_file")).alias("source_file"),
-            F.element_at(orders, F.col("spark_file")).cast("int").alias("file_order"),
+            file_order.alias("file_order"),
             (F.col("row_id") - F.element_at(starts, key)).cast("long").alias("source_line"),
         ]
     return parsed.select(*lineage, *(c for c in parsed.columns if c not in ("spark_file", "row_id")))

@@ -265,3 +265,41 @@ def test_unknown_top_level_fields_are_counted(lines_frame):
     )
     counts = {r["field"]: r["count"] for r in unknown_field_counts(parsed).collect()}
     assert counts == {"ownership": 2, "beds": 1}
+
+
+_FULL = (
+    '"facility_id": "F1", "facility_name": "A", "location": {"address": "1 Main", "city": "X", '
+    '"state": "PA", "zip": "1"}, "employee_count": 5, "services": ["S"], '
+    '"labs": [{"lab_name": "L", "certifications": ["C"]}], '
+    '"accreditations": [{"accreditation_body": "B", "accreditation_id": "I", "valid_until": "2027-01-01"}]'
+)
+
+
+@pytest.mark.parametrize(
+    ("line", "unknown"),
+    [
+        ("{" + _FULL + "}", []),
+        ("{" + _FULL + ', "extra": 1}', ["extra"]),
+        ("{" + _FULL + ', "extra" : 1}', ["extra"]),
+        ("{" + _FULL + ',"extra"\t:1}', ["extra"]),
+        ("{" + _FULL.replace('"labs": [', '"labs": null, "extra": [') + "}", ["extra"]),
+        ("{" + _FULL.replace('"zip": "1"', '"zip": null') + ', "extra": 1}', ["extra"]),
+        ("{" + _FULL.replace('"certifications": ["C"]', '"certifications": null') + ', "x": 1}', ["x"]),
+        ("{" + _FULL.replace('"valid_until": "2027-01-01"', '"valid_until": null') + ', "x": 1}', ["x"]),
+        ("{" + _FULL.replace('"services": ["S"], ', "") + ', "x": 1}', ["x"]),
+        ("{" + _FULL.replace(', "zip": "1"', "") + ', "x": 1}', ["x"]),
+        ("{" + _FULL.replace(', "certifications": ["C"]', "") + ', "x": 1}', ["x"]),
+        ("{" + _FULL.replace(', "valid_until": "2027-01-01"', "") + ', "x": 1}', ["x"]),
+        ("{" + _FULL + ', "\\u0078": 1}', ["x"]),
+        ("{" + _FULL + ', "extra": {"city": "Y", "state": "Z"}}', ["extra"]),
+        ("{" + _FULL + ', "facility_name": "B"}', []),
+        ("{" + _FULL.replace('"city": "X"', '"city": "X", "country": "US"') + "}", []),
+        ('{"facility_id": "F1", "facility_name": "a\\": b", "extra": 1}', ["extra"]),
+        ("{" + _FULL.replace('"facility_name": "A"', '"facility_name": " A"') + "}", []),
+    ],
+)
+def test_unknown_top_level_fields_are_found_however_the_line_is_spelled(lines_frame, line, unknown):
+    """Spacing, escapes, absent or null known fields and known names nested under an unknown key."""
+    assert json.loads(line)  # every case is a valid JSON object
+    (row,) = parse_lines(lines_frame(line)).select("line_kind", "unknown_fields").collect()
+    assert (row["line_kind"], row["unknown_fields"] or []) == ("record", unknown)
