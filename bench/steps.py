@@ -94,16 +94,23 @@ _NOTIFIER = re.compile(r"in ([\d.]+) s = ([\d,]+) rows/s; peak RSS ([\d.]+) MB")
 
 @dataclass(frozen=True)
 class GlueRun:
-    """The n-th timed run of each variant over the same feed (each variant in its own JVM)."""
+    """The n-th timed run of each variant over the same feed (the job and its floor in one JVM, the naive
+    variant in another)."""
 
     ours_seconds: float
     ours_rate: float
     naive_seconds: float
     naive_rate: float
+    floor_seconds: float
 
     @property
     def speedup(self) -> float:
         return self.ours_rate / self.naive_rate
+
+    @property
+    def floor_ratio(self) -> float:
+        """The job's seconds over the engine floor's: what its guarantees cost beyond parse and write."""
+        return self.ours_seconds / self.floor_seconds
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,10 @@ def _module_output(module: str, arguments: list[str], log_name: str) -> str:
     return completed.stdout
 
 
+# Each timed variant and the process that times it.
+GLUE_TIMED = {"ours": "ours", "naive": "naive", "floor": "ours"}
+
+
 def glue_feeds(plan: Plan, inputs: Inputs) -> dict[int, Path]:
     """Per size, a folder holding the registry and its first delta: a first day with updates to dedupe.
 
@@ -142,15 +153,17 @@ def glue_feeds(plan: Plan, inputs: Inputs) -> dict[int, Path]:
     return feeds
 
 
-def glue_results(output: str) -> dict[str, list[tuple[float, float]]]:
-    """Feed folder -> (seconds, records/s) of each timed run, from one bench.glue_transform process."""
+def glue_results(output: str, variant: str) -> dict[str, list[tuple[float, float]]]:
+    """Feed folder -> (seconds, records/s) of each timed run of `variant`, from one bench.glue_transform
+    process's output, in the order they ran."""
     runs: dict[str, list[tuple[float, float]]] = {}
     for line in output.splitlines():
         if line.startswith(GLUE_RESULT_PREFIX):
             result = json.loads(line.removeprefix(GLUE_RESULT_PREFIX))
-            runs.setdefault(result["feed"], []).append(
-                (result["seconds"], result["lines"] / result["seconds"])
-            )
+            if result["variant"] == variant:
+                runs.setdefault(result["feed"], []).append(
+                    (result["seconds"], result["lines"] / result["seconds"])
+                )
     return runs
 
 
@@ -166,27 +179,35 @@ def glue_transform(plan: Plan, inputs: Inputs) -> dict[int, list[GlueRun]]:
     measure = [
         str(part) for size in sorted(feeds) for part in ("--measure", plan.glue_runs[size], feeds[size])
     ]
-    timings = {}
+    outputs = {}
     for variant in ("ours", "naive"):
         log(
             f"Glue transform, {variant} variant: "
             + ", ".join(f"{plan.glue_runs[size]} run(s) at {size:,} facilities" for size in sorted(feeds))
         )
-        output = _module_output(
+        outputs[variant] = _module_output(
             "bench.glue_transform",
             ["--variant", variant, *measure, "--work-dir", str(WORK / "glue")],
             f"glue-{variant}.log",
         )
-        timings[variant] = glue_results(output)
+    # The floor's runs come from the job's process: each right after the job's run, in its session.
+    timings = {name: glue_results(outputs[process], name) for name, process in GLUE_TIMED.items()}
     results: dict[int, list[GlueRun]] = {}
     for size, feed in sorted(feeds.items()):
-        ours, naive = timings["ours"].get(str(feed), []), timings["naive"].get(str(feed), [])
-        if len(ours) != plan.glue_runs[size] or len(naive) != plan.glue_runs[size]:
-            raise RuntimeError(f"bench.glue_transform timed {len(ours)} and {len(naive)} runs of {feed}")
-        results[size] = [GlueRun(*mine, *theirs) for mine, theirs in zip(ours, naive, strict=True)]
+        ours, naive, floor = (timings[name].get(str(feed), []) for name in GLUE_TIMED)
+        if not len(ours) == len(naive) == len(floor) == plan.glue_runs[size]:
+            raise RuntimeError(
+                f"bench.glue_transform timed {len(ours)}, {len(naive)} and {len(floor)} runs of {feed}"
+            )
+        results[size] = [
+            GlueRun(*mine, *theirs, bare[0]) for mine, theirs, bare in zip(ours, naive, floor, strict=True)
+        ]
         for run in results[size]:
             seconds = f"ours {run.ours_seconds:.1f} s, naive {run.naive_seconds:.1f} s"
-            log(f"  {size:,}: {seconds}, {run.speedup:.2f}x")
+            log(
+                f"  {size:,}: {seconds}, {run.speedup:.2f}x; floor {run.floor_seconds:.1f} s, "
+                f"job/floor {run.floor_ratio:.2f}x"
+            )
     shutil.rmtree(WORK / "glue", ignore_errors=True)
     return results
 

@@ -19,16 +19,20 @@ def test_the_orchestrator_reads_every_timed_run_of_each_feed_in_order():
         RESULT_PREFIX
         + json.dumps({"variant": "ours", "feed": "/w/feed-100000", "lines": 100, "seconds": 2.0}),
         RESULT_PREFIX
+        + json.dumps({"variant": "floor", "feed": "/w/feed-100000", "lines": 100, "seconds": 1.0}),
+        RESULT_PREFIX
         + json.dumps({"variant": "ours", "feed": "/w/feed-1000000", "lines": 1000, "seconds": 8.0}),
     ]
-    assert glue_results("\n".join(printed)) == {
+    assert glue_results("\n".join(printed), "ours") == {
         "/w/feed-100000": [(4.0, 25.0), (2.0, 50.0)],
         "/w/feed-1000000": [(8.0, 125.0)],
     }
+    assert glue_results("\n".join(printed), "floor") == {"/w/feed-100000": [(1.0, 100.0)]}
 
 
-def test_the_speed_up_is_our_rate_over_the_naive_rate():
-    assert GlueRun(ours_seconds=2.0, ours_rate=50.0, naive_seconds=4.0, naive_rate=25.0).speedup == 2.0
+def test_the_speed_up_is_our_rate_over_the_naive_rate_and_the_floor_ratio_our_time_over_the_floors():
+    run = GlueRun(ours_seconds=2.0, ours_rate=50.0, naive_seconds=4.0, naive_rate=25.0, floor_seconds=0.8)
+    assert (run.speedup, run.floor_ratio) == (2.0, 2.5)
 
 
 def test_input_lines_are_counted_over_every_file_of_the_feed(tmp_path):
