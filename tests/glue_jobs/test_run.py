@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-from pathlib import Path
 
 import pytest
-from local_job import run_locally
+from local_job import _first_run, _rows, run_locally
 
 from glue_jobs.curation import run as curation_run
 from glue_jobs.curation import transforms
@@ -18,21 +16,6 @@ from glue_jobs.curation.storage import LocalStorage
 from pipeline.local.catalog import LocalCatalog, local_table_partitions, run_local_crawler
 
 pytestmark = pytest.mark.spark
-
-
-def _rows(spark, zones, table="facilities", snapshot="2026-12-01"):
-    location = local_table_partitions(str(zones.curated), table)[snapshot]
-    return sorted(
-        (r.asDict(recursive=True) for r in spark.read.parquet(location).collect()),
-        key=lambda r: (r["facility_id"], r.get("field", "")),
-    )
-
-
-def _first_run(spark, zones, as_of="2026-12-01", run_id="r1", **overrides):
-    report = run_locally(spark, zones.options(as_of, run_id, **overrides))
-    if report["crawler_required"]:
-        run_local_crawler(str(zones.curated))
-    return report
 
 
 def test_first_run_reports_counts_asks_for_the_crawler_and_conserves_rows(spark, zones, caplog):
@@ -143,38 +126,6 @@ def test_a_late_file_wins_by_arrival_not_by_name(spark, zones):
     assert [r["facility_id"] for r in _rows(spark, zones)] == ["F1", "F2"]
 
 
-def test_gzip_bom_and_crlf_input_with_exact_line_numbers(spark, zones):
-    text = '{"facility_id": "G1"}\n\n{"facility_id": "G2"}\nnot json\n'
-    zones.arrive("plain_bom_crlf.ndjson", text, bom=True, crlf=True)
-    zones.arrive("compressed.ndjson.gz", text.replace("G", "Z"), gz=True, bom=True, crlf=True)
-    report = _first_run(spark, zones)
-    assert (report["input_lines"], report["blank_lines"], report["quarantined"]) == (6, 2, 2)
-    lineage = {
-        r["facility_id"]: (r["source_file"].rsplit("/", 1)[1], r["source_line"]) for r in _rows(spark, zones)
-    }
-    assert lineage == {
-        "G1": ("plain_bom_crlf.ndjson", 1),
-        "G2": ("plain_bom_crlf.ndjson", 3),
-        "Z1": ("compressed.ndjson.gz", 1),
-        "Z2": ("compressed.ndjson.gz", 3),
-    }
-
-
-def test_line_numbers_stay_exact_when_a_file_is_split_across_partitions(spark, zones):
-    lines = [json.dumps({"facility_id": f"S{i:03d}", "facility_name": "x" * 40}) for i in range(1, 201)]
-    zones.arrive("big.ndjson", "\n".join(lines) + "\n")
-    spark.conf.set("spark.sql.files.maxPartitionBytes", "2048")
-    spark.conf.set("spark.sql.files.openCostInBytes", "0")
-    try:
-        _first_run(spark, zones)
-    finally:
-        spark.conf.unset("spark.sql.files.maxPartitionBytes")
-        spark.conf.unset("spark.sql.files.openCostInBytes")
-    assert [(r["facility_id"], r["source_line"]) for r in _rows(spark, zones)] == [
-        (f"S{i:03d}", i) for i in range(1, 201)
-    ]
-
-
 def test_rejected_ratio_above_threshold_fails_clearly_and_publishes_nothing(spark, zones):
     zones.arrive_sample("rejects.ndjson")
     with pytest.raises(
@@ -272,38 +223,3 @@ def test_the_state_machine_summary_stays_small_whatever_the_number_of_raw_files(
     summary = curation_summary(rebuild_report)
     assert summary["new_raw_files"] == 100_000
     assert len(json.dumps(summary).encode()) <= MAX_SUMMARY_BYTES
-
-
-def _facility_rows_per_snapshot(zones) -> dict[str, int]:
-    from pipeline.local.athena import LocalAthena
-
-    document = LocalCatalog(str(zones.curated)).read_table("facilities")
-    athena = LocalAthena()
-    athena.register_table("facilities", document["partitions"], document["columns"])
-    rows = athena.execute("select snapshot_date, count(*) from facilities group by 1 order by 1").fetchall()
-    return dict(rows)
-
-
-def test_a_run_folder_no_manifest_references_is_removed_before_the_crawler_runs(spark, zones):
-    # GIVEN a committed snapshot and a copy of its run folder left by a run that died before its clean-up
-    zones.arrive_sample("day1.ndjson")
-    report = _first_run(spark, zones)
-    committed = Path(local_table_partitions(str(zones.curated), "facilities")["2026-12-01"])
-    orphan = committed.parent / "run_id=died-before-cleanup"
-    shutil.copytree(committed, orphan)
-    # The crawler registers every run folder it finds: the snapshot's rows read twice, as in Athena.
-    run_local_crawler(str(zones.curated))
-    assert _facility_rows_per_snapshot(zones) == {"2026-12-01": 2 * report["facilities"]}
-
-    # WHEN the next run needs the crawler (here: the catalog was dropped, so the tables look new)
-    shutil.rmtree(zones.curated / "_catalog")
-    zones.arrive_sample("day2_updates.ndjson")
-    next_report = _first_run(spark, zones, as_of="2026-12-02", run_id="r2")
-
-    # THEN the job removed the unreferenced folder before the crawl, and each snapshot reads once
-    assert next_report["crawler_required"]
-    assert not orphan.exists() and committed.exists()
-    assert _facility_rows_per_snapshot(zones) == {
-        "2026-12-01": report["facilities"],
-        "2026-12-02": next_report["facilities"],
-    }
