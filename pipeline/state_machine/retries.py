@@ -40,13 +40,14 @@ CRAWLER_RUNNING_ERROR = "Glue.CrawlerRunningException"
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """One Retrier: exponential backoff with full jitter, capped at max_delay seconds."""
+    """One Retrier: exponential backoff capped at max_delay seconds, with full jitter unless told not to."""
 
     errors: tuple[str, ...]
     interval: int
     attempts: int
     max_delay: int
     rate: float = 2.0
+    jitter: bool = True
 
     def retrier(self) -> dict:
         return {
@@ -55,7 +56,7 @@ class RetryPolicy:
             "MaxAttempts": self.attempts,
             "BackoffRate": self.rate,
             "MaxDelaySeconds": self.max_delay,
-            "JitterStrategy": "FULL",
+            "JitterStrategy": "FULL" if self.jitter else "NONE",
         }
 
 
@@ -76,4 +77,22 @@ GLUE_CONCURRENT_RUN = RetryPolicy(GLUE_CONCURRENT_RUN_ERRORS, interval=60, attem
 # A crawl already running (the schedule-less crawler started by hand, or an overlapping execution) is
 # waited for: starting ours after it ends makes sure the new snapshot is seen.
 CRAWLER_RUNNING = RetryPolicy((CRAWLER_RUNNING_ERROR,), interval=30, attempts=20, max_delay=300, rate=1.5)
-NOTIFIER_CLAIM_BUSY = RetryPolicy(NOTIFIER_CLAIM_BUSY_ERRORS, interval=30, attempts=5, max_delay=300)
+
+
+def notifier_claim_busy(task_timeout_seconds: int) -> RetryPolicy:
+    """A digest claimed by another invocation: wait that invocation out, then try again.
+
+    Powertools lets a claim lapse when its holder's time is up (the in-progress expiry is the holder's
+    remaining time), and the holder started before this task failed, so one task timeout later it has
+    either published the digest or lost the claim. No jitter ("NONE: the delay is the computed backoff
+    for the given retry attempt count", Step Functions' default): full jitter draws a random wait below
+    it, which could spend every attempt before the lapse and fail the execution on a claim about to
+    be free.
+    """
+    return RetryPolicy(
+        NOTIFIER_CLAIM_BUSY_ERRORS,
+        interval=task_timeout_seconds,
+        attempts=3,
+        max_delay=4 * task_timeout_seconds,
+        jitter=False,
+    )

@@ -26,9 +26,9 @@ from pipeline.state_machine.retries import (
     GLUE_CONCURRENT_RUN,
     GLUE_TRANSIENT,
     LAMBDA_TRANSIENT,
-    NOTIFIER_CLAIM_BUSY,
     S3_TRANSIENT,
     SNS_TRANSIENT,
+    notifier_claim_busy,
 )
 from pipeline.state_machine.targets import StateMachineTargets
 
@@ -107,7 +107,7 @@ def add_notify(draft: Draft, stage: Stage, next_name: str | None, top_level: boo
         _notifier_event(draft.targets, stage),
         next_name=next_name,
         top_level=top_level,
-        retry=[LAMBDA_TRANSIENT, NOTIFIER_CLAIM_BUSY],
+        retry=[LAMBDA_TRANSIENT, notifier_claim_busy(draft.settings.notifier_timeout_seconds)],
         result_path="$.notifier",
         output_path="$.notifier.summary",
     )

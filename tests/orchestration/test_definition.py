@@ -13,6 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from pipeline.sizing import DEFAULT_SIZING
 from pipeline.sql_files import load_sql
 from pipeline.stages import PIPELINE_STAGES, PIPELINE_WAVES, StageKind
 from pipeline.state_machine import (
@@ -168,7 +169,10 @@ def test_every_task_has_a_timeout_and_every_top_level_task_a_catch_all():
 def test_retries_back_off_with_jitter_and_never_retry_what_cannot_heal():
     for name, state in _all_states(build_state_machine(PLACEHOLDER_TARGETS)).items():
         for retrier in state.get("Retry", []):
-            assert retrier["BackoffRate"] > 1 and retrier["JitterStrategy"] == "FULL", name
+            # Without jitter only where a wait must outlast the task (the notifier's busy claim, below).
+            outlasts_task = retrier["IntervalSeconds"] >= state["TimeoutSeconds"]
+            assert retrier["BackoffRate"] > 1, name
+            assert retrier["JitterStrategy"] == "FULL" or outlasts_task, name
             assert not {"States.ALL", "States.TaskFailed", "States.Timeout"} & set(retrier["ErrorEquals"]), (
                 name
             )
@@ -199,6 +203,19 @@ def test_execution_parameters_follow_the_stage_parameter_names():
         if stage.kind is StageKind.ATHENA_QUERY:
             expected = "States.Array(" + ", ".join(literal[p] for p in stage.parameters) + ")"
             assert states[stage.title]["Parameters"]["ExecutionParameters.$"] == expected
+
+
+def test_a_busy_digest_claim_is_retried_only_after_its_holder_can_have_lapsed():
+    """Powertools' in-progress claim lasts at most its holder's remaining time, under the function's
+    timeout; every wait before a retry of the busy error must be at least that, with no jitter to
+    shorten it, or all attempts can fall inside the claim and fail the execution."""
+    from pipeline.state_machine import NOTIFIER_CLAIM_BUSY_ERRORS
+
+    states = _all_states(build_state_machine(PLACEHOLDER_TARGETS))
+    notify = next(s for s in states.values() if s.get("ResultPath") == "$.notifier")
+    (busy,) = [r for r in notify["Retry"] if set(r["ErrorEquals"]) & set(NOTIFIER_CLAIM_BUSY_ERRORS)]
+    assert busy["JitterStrategy"] == "NONE"
+    assert busy["IntervalSeconds"] >= notify["TimeoutSeconds"] > DEFAULT_SIZING.notifier_timeout_seconds
 
 
 def test_the_notifier_retry_names_an_error_the_notifier_raises():
