@@ -17,6 +17,8 @@ from notifier_testkit import (
     FakeLambdaContext,
 )
 
+from infra.notifications import IDEMPOTENCY_KEY, IDEMPOTENCY_TTL_ATTRIBUTE
+
 
 @pytest.fixture
 def notifier_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,12 +47,13 @@ def cloud(notifier_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud
         dynamodb = boto3.client("dynamodb")
         dynamodb.create_table(
             TableName=LEDGER_TABLE,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": IDEMPOTENCY_KEY, "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": IDEMPOTENCY_KEY, "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
         dynamodb.update_time_to_live(
-            TableName=LEDGER_TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"}
+            TableName=LEDGER_TABLE,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": IDEMPOTENCY_TTL_ATTRIBUTE},
         )
         account = CloudAccount(topic_arns=topic_arns)
         account.subscribe("national", NATIONAL_FILTER_POLICY)
