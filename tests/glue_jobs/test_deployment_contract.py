@@ -52,17 +52,14 @@ def test_a_console_run_with_the_deployed_defaults_resolves_to_today_and_the_glue
 
 
 def test_the_state_machine_overrides_as_of_and_run_id():
-    options, _ = parse_arguments(
-        _console_argv({**DEPLOYED, "--as_of": "2026-11-30", "--run_id": "exec-1"})
-    )
+    options, _ = parse_arguments(_console_argv({**DEPLOYED, "--as_of": "2026-11-30", "--run_id": "exec-1"}))
     resolved = options.resolved(job_run_id="jr_ignored")
     assert (resolved.as_of, resolved.run_id) == ("2026-11-30", "exec-1")
 
 
-def test_the_deployed_arguments_carry_the_namespace_and_stack_to_the_job():
-    from infra.etl import default_arguments
-
-    arguments = default_arguments(
+def _deployed_arguments() -> dict[str, str]:
+    """The job's DefaultArguments as infra deploys them, for made-up locations."""
+    return default_arguments(
         package_location="s3://artifacts/glue_jobs/curation.zip",
         raw_location="s3://r/",
         curated_location="s3://c/",
@@ -72,6 +69,11 @@ def test_the_deployed_arguments_carry_the_namespace_and_stack_to_the_job():
         log_group_prefix="/aws-glue/jobs/x",
         metrics_stack=STACK,
     )
+
+
+def test_the_deployed_arguments_carry_the_namespace_and_stack_to_the_job():
+
+    arguments = _deployed_arguments()
     options = options_from_args({name.removeprefix("--"): value for name, value in arguments.items()})
     assert (options.metrics_namespace, options.metrics_stack) == (NAMESPACE, STACK)
 
@@ -83,8 +85,6 @@ def test_the_glue_entry_point_prints_the_metrics_line_with_the_deployed_namespac
     import awsglue.context
     import awsglue.job
     import pyspark.context
-
-    from infra.etl import default_arguments
 
     class FakeGlueContext:
         def __init__(self, spark_context) -> None:
@@ -105,16 +105,7 @@ def test_the_glue_entry_point_prints_the_metrics_line_with_the_deployed_namespac
     monkeypatch.setattr(awsglue.job, "Job", FakeJob)
     monkeypatch.setattr(pyspark.context.SparkContext, "getOrCreate", staticmethod(lambda: "spark"))
     monkeypatch.setattr(job, "run", lambda spark, options, adapters: report)
-    arguments = default_arguments(
-        package_location="s3://artifacts/glue_jobs/curation.zip",
-        raw_location="s3://r/",
-        curated_location="s3://c/",
-        quarantine_location="s3://q/",
-        database="d",
-        max_rejected_ratio=0.05,
-        log_group_prefix="/aws-glue/jobs/x",
-        metrics_stack=STACK,
-    )
+    arguments = _deployed_arguments()
     argv = ["curate_facilities.py", "--JOB_NAME", "x", "--JOB_RUN_ID", "jr_1"]
     for name, value in arguments.items():
         argv += [name, value]
