@@ -205,6 +205,39 @@ def test_execution_parameters_follow_the_stage_parameter_names():
             assert states[stage.title]["Parameters"]["ExecutionParameters.$"] == expected
 
 
+def _retrier_refusals(definition: dict) -> list[str]:
+    """Retrier fields Step Functions refuses, where the npm asl-validator accepts them (it passes
+    "JitterStrategy": "HALF" and "MaxDelaySeconds": 0). The States Language: "IntervalSeconds ... MUST
+    be a positive integer", "MaxAttempts ... MUST be a non-negative integer", "BackoffRate ... MUST be
+    greater than or equal to 1.0"; MaxDelaySeconds is "a positive integer"; JitterStrategy takes the
+    "Values allowed in the retrier JitterStrategy field": FULL or NONE."""
+    refusals = []
+    for name, state in _all_states(definition).items():
+        for retrier in state.get("Retry", []):
+            checks = {
+                "ErrorEquals": bool(retrier["ErrorEquals"]),
+                "IntervalSeconds": isinstance(retrier.get("IntervalSeconds", 1), int)
+                and retrier.get("IntervalSeconds", 1) > 0,
+                "MaxAttempts": isinstance(retrier.get("MaxAttempts", 3), int)
+                and retrier.get("MaxAttempts", 3) >= 0,
+                "BackoffRate": retrier.get("BackoffRate", 2.0) >= 1.0,
+                "MaxDelaySeconds": isinstance(retrier.get("MaxDelaySeconds", 1), int)
+                and retrier.get("MaxDelaySeconds", 1) > 0,
+                "JitterStrategy": retrier.get("JitterStrategy", "NONE") in ("FULL", "NONE"),
+            }
+            refusals += [f"{name}: {field}" for field, accepted in checks.items() if not accepted]
+    return refusals
+
+
+def test_every_retrier_holds_values_step_functions_accepts():
+    definition = build_state_machine(PLACEHOLDER_TARGETS)
+    assert _retrier_refusals(definition) == []
+    # Guards the check: the values the asl-validator lets through are refused here.
+    notify = next(s for s in _all_states(definition).values() if s.get("ResultPath") == "$.notifier")
+    notify["Retry"][-1].update(JitterStrategy="HALF", MaxDelaySeconds=0)
+    assert len(_retrier_refusals(definition)) == 2
+
+
 def test_a_busy_digest_claim_is_retried_only_after_its_holder_can_have_lapsed():
     """Powertools' in-progress claim lasts at most its holder's remaining time, under the function's
     timeout; every wait before a retry of the busy error must be at least that, with no jitter to
