@@ -194,7 +194,7 @@ def glue_transform(plan: Plan, inputs: Inputs) -> dict[int, list[GlueRun]]:
     timings = {name: glue_results(outputs[process], name) for name, process in GLUE_TIMED.items()}
     results: dict[int, list[GlueRun]] = {}
     for size, feed in sorted(feeds.items()):
-        ours, naive, floor = (timings[name].get(str(feed), []) for name in GLUE_TIMED)
+        ours, naive, floor = (timings[name].get(str(feed), []) for name in ("ours", "naive", "floor"))
         if not len(ours) == len(naive) == len(floor) == plan.glue_runs[size]:
             raise RuntimeError(
                 f"bench.glue_transform timed {len(ours)}, {len(naive)} and {len(floor)} runs of {feed}"
